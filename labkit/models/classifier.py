@@ -64,7 +64,7 @@ class Classifier:
             raise ValueError(
                 f"the model has {n_out} outputs but {len(self.class_names)} class names were given."
             )
-        self._forward = tf.function(self._forward_impl, reduce_retracing=True)
+        self._forward = tf.function(self.forward, reduce_retracing=True)
         self._lookup = {}
         for i, (cid, cname) in enumerate(zip(self.class_ids, self.class_names)):
             self._lookup.setdefault(_normalise_label(cid), i)
@@ -85,10 +85,18 @@ class Classifier:
         return len(self.class_names)
 
     # -- model calls ------------------------------------------------------------
-    def _forward_impl(self, pixels):
-        if tuple(pixels.shape[1:3]) != self.input_size:
-            pixels = tf.image.resize(pixels, self.input_size, method="bilinear", antialias=True)
-        return self.model(self.preprocess(pixels), training=False)
+    def forward(self, pixels):
+        """Logits for a tensor of pixels (N, H, W, 3) in [0, 255]: resize, preprocess, model.
+
+        Graph-friendly: explainers call it inside their own ``tf.function``.
+        """
+        return self.model(self.preprocess(self.resize_to_input(pixels)), training=False)
+
+    def resize_to_input(self, pixels):
+        """``pixels`` (N, H, W, 3) resized to the model input, as :meth:`forward` does."""
+        if tuple(pixels.shape[1:3]) == self.input_size:
+            return pixels
+        return tf.image.resize(pixels, self.input_size, method="bilinear", antialias=True)
 
     def predict(self, images, *, output="probability", progress=False):
         """Class probabilities (or logits) for a batch of images.
@@ -113,7 +121,8 @@ class Classifier:
             raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}.")
         if output not in ("probability", "logit"):
             raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
-        b = self.batch_size
+        # One image (a prediction, a Grad-CAM) runs alone; anything else in full batches.
+        b = 1 if len(images) == 1 else self.batch_size
         starts = range(0, len(images), b)
         if progress:
             from tqdm.auto import tqdm

@@ -1,0 +1,147 @@
+"""The one signature every explainer shares, and the `Explanation` it returns."""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._checks import check_image, check_seed
+
+EXPLAINERS = {}
+
+
+def register(name):
+    """Register ``fn(model, pixels, target, seed, progress, **params) -> (saliency, extras)``."""
+    def decorate(fn):
+        EXPLAINERS[name] = fn
+        return fn
+    return decorate
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What an explainer says about one image.
+
+    Attributes
+    ----------
+    method : str
+        Registered name of the explainer ("lime", "rise", "gradcam", "fem", ...).
+    saliency : ndarray, shape (H, W), float32
+        Importance of each pixel at the image's resolution; higher means more important
+        for ``target``. Units depend on the method (see its docstring); plots and metrics
+        normalise it.
+    image : ndarray, shape (H, W, 3), uint8
+        The explained image (a copy).
+    target : int
+        Index of the explained class.
+    target_name : str
+    probability : float
+        The model's probability of ``target`` on the unperturbed image.
+    model_name : str
+    params : dict
+        Every parameter the explainer used, defaults included, and the seed.
+    seconds : float
+        Wall-clock time of the explanation.
+    extras : dict
+        The method's by-products: LIME superpixels and weights, RISE mask statistics...
+    """
+
+    method: str
+    saliency: np.ndarray
+    image: np.ndarray
+    target: int
+    target_name: str
+    probability: float
+    model_name: str
+    params: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    extras: dict = field(default_factory=dict, repr=False)
+
+    def __repr__(self):
+        h, w = self.saliency.shape
+        return (f"Explanation({self.method!r} of {self.target_name!r} (p={self.probability:.3f}) "
+                f"by {self.model_name!r}, {h}x{w}, {self.seconds:.2f} s)")
+
+
+def list_methods():
+    """Names accepted by :func:`explain`."""
+    from . import fem, gradcam, lime, rise  # noqa: F401  (registration side effect)
+    return sorted(EXPLAINERS)
+
+
+def explain(model, image, method, *, target=None, seed=0, progress=False, **params):
+    """Explain one prediction of ``model`` on ``image``.
+
+    Parameters
+    ----------
+    model : labkit.Classifier
+        From :func:`labkit.load_model` or :func:`labkit.models.transfer`.
+    image : ndarray, shape (H, W, 3)
+        RGB pixels, uint8 or float in [0, 255]. Any size: the model resizes internally
+        and the saliency map comes back at this resolution.
+    method : str
+        One of :func:`list_methods`: "lime", "lime_package", "rise", "gradcam", "fem".
+    target : int or str, optional
+        Class to explain, as an index or a name; default: the model's top prediction.
+    seed : int or None
+        Seed of every random draw; the same seed gives the same map. Deterministic
+        methods (Grad-CAM, FEM) ignore it.
+    progress : bool
+        Show a progress bar for sampling methods.
+    **params
+        The method's own parameters; see ``labkit.explainers.<method>``.
+
+    Returns
+    -------
+    Explanation
+    """
+    methods = list_methods()
+    if method not in EXPLAINERS:
+        raise ValueError(f"unknown method {method!r}; choose one of {methods}.")
+    pixels = check_image(image)
+    seed = check_seed(seed)
+    start = time.perf_counter()
+    probs = model.predict(pixels[None])[0]
+    index = int(np.argmax(probs)) if target is None else model.class_index(target)
+    saliency, extras, used = EXPLAINERS[method](model, pixels, index, seed=seed,
+                                                progress=progress, **params)
+    return Explanation(
+        method=method,
+        saliency=np.asarray(saliency, dtype=np.float32),
+        image=np.clip(pixels, 0, 255).astype(np.uint8),
+        target=index,
+        target_name=model.class_names[index],
+        probability=float(probs[index]),
+        model_name=model.name,
+        params={**used, "seed": seed},
+        seconds=time.perf_counter() - start,
+        extras=extras,
+    )
+
+
+def hide_color_pixels(hide_color, pixels, segments=None):
+    """The replacement image for hidden regions, in pixel space.
+
+    ``hide_color`` is ``None`` (each superpixel's mean colour, as the `lime` package
+    does; needs ``segments``), a grey level in [0, 255], or an RGB triple in [0, 255].
+    labkit perturbs images in **pixel space, before preprocessing**, so ``0`` is black
+    for every model. (The `lime` package hides in whatever space it is given: with a
+    preprocessed image, 0 is mid-grey for a [-1, 1] model and the mean colour for
+    a caffe-style model. That ambiguity is why labkit converts for you.)
+    """
+    if hide_color is None:
+        if segments is None:
+            raise ValueError("hide_color=None (superpixel mean colour) needs superpixels; "
+                             "give an RGB colour instead.")
+        labels = segments.ravel()
+        counts = np.bincount(labels)
+        flat = pixels.reshape(-1, 3)
+        means = np.stack([np.bincount(labels, flat[:, c]) for c in range(3)], axis=1)
+        means /= np.maximum(counts, 1)[:, None]
+        return means[segments].astype(np.float32)
+    color = np.asarray(hide_color, dtype=np.float32)
+    if color.ndim == 0:
+        color = np.repeat(color, 3)
+    if color.shape != (3,) or not np.all((color >= 0) & (color <= 255)):
+        raise ValueError(f"hide_color must be None, a grey level or an RGB triple in [0, 255], "
+                         f"got {hide_color!r}.")
+    return np.broadcast_to(color, pixels.shape).astype(np.float32)

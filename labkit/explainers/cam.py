@@ -1,0 +1,88 @@
+"""What Grad-CAM and FEM share: reading a convolutional layer's activations.
+
+The public Keras Grad-CAM recipe, ``keras.Model(model.inputs, [layer.output,
+model.output])``, breaks when the layer lives in a model nested inside another (the
+usual transfer-learning shape: a frozen ``keras.applications`` backbone inside a
+new model): the inner layer's output is not part of the outer graph. Here the outer
+model is replayed layer by layer, and the nested model is swapped for a copy that
+also returns the target activations.
+"""
+import numpy as np
+
+from .._tf import keras, tf
+from ..models.classifier import conv_layer_names, find_layer
+
+_CACHE = {}
+
+
+def _with_activations(model, path, layer):
+    """A callable x -> (activations, output) for ``model`` (the outermost of ``path``)."""
+    if len(path) == 1:
+        return keras.Model(model.inputs, [layer.output, model.output])
+    inner_model = path[1]
+    inner = _with_activations(inner_model, path[1:], layer)
+
+    def run(x):
+        acts = None
+        for lyr in model.layers:
+            if isinstance(lyr, keras.layers.InputLayer):
+                continue
+            if lyr is inner_model:
+                acts, x = inner(x)
+            else:
+                x = lyr(x, training=False)
+        return acts, x
+
+    # Replaying layers in order is right only for a chain; check on a random input.
+    probe = np.random.default_rng(0).normal(size=(1,) + tuple(model.input_shape[1:]))
+    probe = tf.constant(probe.astype(np.float32))
+    if not np.allclose(run(probe)[1].numpy(), model(probe, training=False).numpy(), atol=1e-4):
+        raise ValueError(
+            f"layer {layer.name!r} is inside the nested model {inner_model.name!r}, and "
+            f"{model.name!r} is not a simple chain of layers, so its activations cannot be "
+            "reached. Build the outer model as a chain (input -> backbone -> head).")
+    return run
+
+
+def activation_function(classifier, layer_name=None):
+    """A compiled ``f(pixels (N,H,W,3) in [0,255]) -> (activations (N,h,w,C), logits)``.
+
+    ``layer_name`` defaults to the classifier's ``target_layer``. Cached per
+    classifier and layer, so a second explanation costs one forward pass.
+    """
+    layer_name = layer_name or classifier.target_layer
+    candidates = conv_layer_names(classifier.model)
+    if not candidates:
+        raise ValueError(f"model {classifier.name!r} has no convolutional layer (no layer with a "
+                         "4-D (N, H, W, C) output): Grad-CAM and FEM need one. Use LIME or RISE.")
+    if layer_name is None:
+        layer_name = candidates[-1]
+    key = (id(classifier), layer_name)
+    if key not in _CACHE:
+        layer, path = find_layer(classifier.model, layer_name)
+        if layer is None:
+            raise ValueError(f"model {classifier.name!r} has no layer named {layer_name!r}. "
+                             f"The last convolutional layers are {candidates[-5:]}; "
+                             "labkit.models.conv_layer_names(model.model) lists them all.")
+        if len(layer.output.shape) != 4:
+            raise ValueError(f"layer {layer_name!r} has output shape {tuple(layer.output.shape)}; "
+                             "CAM methods need a convolutional layer with a (N, H, W, C) output, "
+                             f"such as {candidates[-1]!r}.")
+        inner = _with_activations(classifier.model, path, layer)
+
+        @tf.function(reduce_retracing=True)
+        def run(pixels, target):
+            x = classifier.preprocess(classifier.resize_to_input(pixels))
+            with tf.GradientTape() as tape:
+                acts, logits = inner(x)
+                score = tf.gather(logits, target, axis=1)
+            return acts, logits, tape.gradient(score, acts)
+
+        _CACHE[key] = (layer_name, run)
+    return _CACHE[key]
+
+
+def upsample(low_res, shape):
+    """Bilinear upsampling of an (h, w) map to ``shape`` (H, W), as in the Grad-CAM paper."""
+    t = tf.constant(np.asarray(low_res, np.float32)[None, ..., None])
+    return tf.image.resize(t, shape, method="bilinear")[0, ..., 0].numpy()

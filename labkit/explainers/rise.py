@@ -1,0 +1,148 @@
+"""RISE: Randomized Input Sampling for Explanation (Petsiuk, Das & Saenko, BMVC 2018).
+
+N random binary grids of s x s cells, each cell kept with probability p1, are
+upsampled bilinearly to smooth masks and shifted by a random offset of up to one
+cell, as in the paper (Sec. 3.2). The saliency of a pixel is the expected class
+probability of the masked images, weighted by how much each mask keeps that pixel:
+
+    S = 1 / (N * p1) * sum_i P(target | I * M_i) * M_i        (paper, eq. 6)
+
+This is the paper's normalisation: divide by the expected mask value N * p1. Some
+libraries (xplique, for one) divide by each pixel's own sum of mask values instead;
+the two differ by a near-constant factor for large N, and the paper's choice keeps
+values on the scale of a probability.
+
+Masks are generated batch by batch inside the TensorFlow graph, so memory stays
+bounded whatever N is: only the N x s x s random grids (a few kB) are drawn up front,
+which also makes the map independent of the batch size.
+"""
+import math
+
+import numpy as np
+
+from .._checks import check_fraction, check_int
+from .._tf import tf
+from .base import hide_color_pixels, register
+
+#: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
+#: a hidden pixel becomes 0 after normalisation, which is this colour.
+IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
+
+_GRAPHS = {}
+
+
+def _graph(model, height, width, up_h, up_w):
+    key = (id(model), height, width, up_h, up_w)
+    if key not in _GRAPHS:
+        @tf.function(reduce_retracing=True)
+        def step(pixels, baseline, grids, shifts, valid, target):
+            up = tf.image.resize(grids[..., None], (up_h, up_w), method="bilinear")[..., 0]
+            rows = shifts[:, :1] + tf.range(height)[None]
+            cols = shifts[:, 1:] + tf.range(width)[None]
+            masks = tf.gather(tf.gather(up, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+            keep = masks[..., None]
+            probs = tf.nn.softmax(model.forward(keep * pixels + (1.0 - keep) * baseline))
+            score = tf.gather(probs, target, axis=1) * valid
+            return tf.tensordot(score, masks, axes=1), tf.reduce_sum(masks * valid[:, None, None])
+
+        _GRAPHS[key] = step
+    return _GRAPHS[key]
+
+
+def generate_masks(shape, *, num_masks, grid_size=7, p1=0.5, seed=0):
+    """The random grids and shifts RISE draws, as a reproducible recipe.
+
+    Returns ``(grids, shifts, (up_h, up_w))``: grids (N, s, s) float32 in {0, 1},
+    shifts (N, 2) int32 row/column offsets in [0, cell), and the upsampled size.
+    """
+    height, width = shape
+    cell_h, cell_w = math.ceil(height / grid_size), math.ceil(width / grid_size)
+    rng = np.random.default_rng(seed)
+    grids = (rng.random((num_masks, grid_size, grid_size)) < p1).astype(np.float32)
+    shifts = np.stack([rng.integers(0, cell_h, num_masks), rng.integers(0, cell_w, num_masks)],
+                      axis=1).astype(np.int32)
+    return grids, shifts, ((grid_size + 1) * cell_h, (grid_size + 1) * cell_w)
+
+
+def masks_from_recipe(grids, shifts, up_size, shape):
+    """Upsample and shift a few grids to (n, H, W) masks in [0, 1] (for plots)."""
+    up = tf.image.resize(tf.constant(grids)[..., None], up_size, method="bilinear")[..., 0].numpy()
+    height, width = shape
+    return np.stack([u[r:r + height, c:c + width] for u, (r, c) in zip(up, shifts)])
+
+
+@register("rise")
+def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_size=7, p1=0.5,
+         hide_color=IMAGENET_MEAN_RGB, snapshots=8):
+    """RISE saliency of ``target``.
+
+    Parameters
+    ----------
+    num_masks : int, >= 1
+        N, the number of masked images scored (the cost of the method). The paper uses
+        4000 for ResNet50; maps are usable from about 1000.
+    grid_size : int, 2 <= s <= min(H, W)
+        s, cells per side of the random grid: small s gives coarse blobs.
+    p1 : float in (0, 1)
+        Probability that a cell is kept.
+    hide_color : float or (r, g, b) in [0, 255]
+        What masked-out pixels fade to, in pixel space; default the ImageNet mean.
+    snapshots : int
+        How many running maps to keep in ``extras["running"]`` (to watch it converge).
+
+    Extras
+    ------
+    running (list of (n, map)), example_masks (4, H, W), mean_mask (average kept
+    fraction, ~p1), cell_size (pixels), num_masks, grid_size, p1.
+    """
+    height, width = pixels.shape[:2]
+    num_masks = check_int(num_masks, "num_masks", minimum=1)
+    grid_size = check_int(grid_size, "grid_size", minimum=2)
+    if grid_size > min(height, width):
+        raise ValueError(f"grid_size {grid_size} is larger than the image ({height}x{width}); "
+                         f"use at most {min(height, width)} cells per side.")
+    p1 = check_fraction(p1, "p1")
+    check_int(snapshots, "snapshots", minimum=1)
+    baseline = hide_color_pixels(hide_color, pixels[:1, :1])[0, 0]
+
+    grids, shifts, up_size = generate_masks((height, width), num_masks=num_masks,
+                                            grid_size=grid_size, p1=p1, seed=seed)
+    step = _graph(model, height, width, *up_size)
+    b = model.batch_size
+    n_batches = math.ceil(num_masks / b)
+    checkpoints = {math.ceil(n_batches * (k + 1) / snapshots) for k in range(snapshots)}
+    batches = range(n_batches)
+    if progress:
+        from tqdm.auto import tqdm
+        batches = tqdm(batches, desc="RISE", unit="batch", leave=False)
+
+    pixels_t, baseline_t = tf.constant(pixels), tf.constant(baseline)
+    target_t = tf.constant(target, tf.int32)
+    total = np.zeros((height, width), np.float64)
+    kept, running = 0.0, []
+    for i in batches:
+        g, sh = grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b]
+        n = len(g)
+        valid = np.zeros(b, np.float32)
+        valid[:n] = 1.0
+        if n < b:  # pad to the fixed batch size: a new shape would retrace the graph
+            g = np.concatenate([g, np.zeros((b - n,) + g.shape[1:], np.float32)])
+            sh = np.concatenate([sh, np.zeros((b - n, 2), np.int32)])
+        part, mass = step(pixels_t, baseline_t, tf.constant(g), tf.constant(sh),
+                          tf.constant(valid), target_t)
+        total += part.numpy()
+        kept += float(mass)
+        if i + 1 in checkpoints:
+            done = min((i + 1) * b, num_masks)
+            running.append((done, (total / (done * p1)).astype(np.float32)))
+
+    saliency = total / (num_masks * p1)
+    extras = {
+        "running": running,
+        "example_masks": masks_from_recipe(grids[:4], shifts[:4], up_size, (height, width)),
+        "mean_mask": kept / (num_masks * height * width),
+        "cell_size": (math.ceil(height / grid_size), math.ceil(width / grid_size)),
+        "num_masks": num_masks, "grid_size": grid_size, "p1": p1,
+    }
+    used = dict(num_masks=num_masks, grid_size=grid_size, p1=p1, hide_color=hide_color)
+    return saliency.astype(np.float32), extras, used
