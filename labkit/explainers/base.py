@@ -1,4 +1,5 @@
 """The one signature every explainer shares, and the `Explanation` it returns."""
+import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -97,6 +98,11 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, **para
     methods = list_methods()
     if method not in EXPLAINERS:
         raise ValueError(f"unknown method {method!r}; choose one of {methods}.")
+    known = [p for p in inspect.signature(EXPLAINERS[method]).parameters
+             if p not in ("model", "pixels", "target", "seed", "progress")]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise TypeError(f"{method} has no parameter {unknown[0]!r}; its parameters are {known}.")
     pixels = check_image(image)
     seed = check_seed(seed)
     start = time.perf_counter()

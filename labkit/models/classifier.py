@@ -119,22 +119,13 @@ class Classifier:
             raise ValueError("predict takes a batch (N, H, W, 3); use images[None] for one image.")
         if images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}.")
+        if len(images) == 0:
+            raise ValueError("images is empty: pass at least one image.")
         if output not in ("probability", "logit"):
             raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
         # One image (a prediction, a Grad-CAM) runs alone; anything else in full batches.
         b = 1 if len(images) == 1 else self.batch_size
-        starts = range(0, len(images), b)
-        if progress:
-            from tqdm.auto import tqdm
-            starts = tqdm(starts, desc=f"{self.name}", unit="batch", leave=False)
-        out = []
-        for s in starts:
-            chunk = images[s:s + b].astype(np.float32, copy=False)
-            n = len(chunk)
-            if n < b:  # pad: a new batch shape would retrace the graph
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], b - n, axis=0)])
-            out.append(self._forward(tf.constant(chunk)).numpy()[:n])
-        logits = np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
+        logits = run_batched(self._forward, images, b, progress=progress, desc=self.name)
         if output == "logit":
             return logits
         return _softmax(logits)
@@ -170,6 +161,26 @@ class Classifier:
         return np.asarray(self.preprocess(pixel)).reshape(3)
 
 
+def run_batched(fn, images, batch_size, *, progress=False, desc=None):
+    """Apply a compiled ``fn`` to ``images`` in batches of exactly ``batch_size``.
+
+    The last batch is padded (a new batch shape would retrace the graph) and the
+    padding is dropped from the result.
+    """
+    starts = range(0, len(images), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+        starts = tqdm(starts, desc=desc, unit="batch", leave=False)
+    out = []
+    for s in starts:
+        chunk = np.asarray(images[s:s + batch_size], dtype=np.float32)
+        n = len(chunk)
+        if n < batch_size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
+        out.append(fn(tf.constant(chunk)).numpy()[:n])
+    return np.concatenate(out)
+
+
 def _softmax(logits):
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -201,6 +212,8 @@ def conv_layer_names(model):
         if isinstance(layer, keras.Model):
             names.extend(conv_layer_names(layer))
             continue
+        if isinstance(layer, keras.layers.InputLayer):
+            continue  # an image input is 4-D but has nothing to explain
         try:
             shape = layer.output.shape
         except (AttributeError, ValueError):

@@ -147,7 +147,7 @@ MODELS = {
         name="resnet50",
         build=_keras_app(keras.applications.ResNet50),
         input_size=(224, 224), preprocess=preprocess_caffe,
-        input_range=(-_CAFFE_MEAN_BGR[0], 255.0 - _CAFFE_MEAN_BGR[2]),
+        input_range=(-max(_CAFFE_MEAN_BGR), 255.0 - min(_CAFFE_MEAN_BGR)),
         target_layer="conv5_block3_out",
         weights_file="resnet50_weights_tf_dim_ordering_tf_kernels.h5",
         weights_url=_KERAS_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
@@ -167,9 +167,24 @@ MODELS = {
 }
 
 
+_CUSTOM = {}
+
+
 def list_models():
-    """Names of the registered models, offline-ready ones first."""
-    return list(MODELS)
+    """Names of the registered models: ImageNet ones (offline-ready first), then
+    the classifiers added with :func:`register`."""
+    return list(MODELS) + list(_CUSTOM)
+
+
+def register(classifier):
+    """Make a :class:`Classifier` (e.g. from :func:`transfer`) loadable by name, so
+    that notebooks, widgets and :func:`load_model` treat it like a built-in model."""
+    if not isinstance(classifier, Classifier):
+        raise TypeError(f"register takes a Classifier, got {type(classifier).__name__}.")
+    if classifier.name in MODELS:
+        raise ValueError(f"{classifier.name!r} is a built-in model name; choose another name.")
+    _CUSTOM[classifier.name] = classifier
+    return classifier
 
 
 def _spec(name):
@@ -227,6 +242,8 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32):
     -------
     Classifier
     """
+    if name in _CUSTOM:
+        return _CUSTOM[name]
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
     return _load(name, weights, batch_size)
