@@ -1,0 +1,18 @@
+"""How good is a saliency map? Metrics for one map and for a whole data set.
+
+- ``similarity``: agreement with a ground truth: :func:`pcc`, :func:`ssim` (maps),
+  :func:`iou`, :func:`pointing_game` (object masks).
+- ``fidelity``: agreement with the model: :func:`insertion` (higher is better) and
+  :func:`deletion` (lower is better), Petsiuk et al. 2018, returning a :class:`CurveScore`.
+- ``evaluate``: :func:`evaluate` runs methods x images x metrics into a tidy table,
+  :func:`summarize` averages it per method; :data:`METRICS` says which way is better.
+
+Every metric accepts an :class:`~labkit.Explanation` in place of a saliency array.
+"""
+from ._maps import ConstantMapWarning
+from .evaluate import METRICS, Metric, evaluate, summarize
+from .fidelity import CurveScore, baseline_image, deletion, insertion
+from .similarity import iou, pcc, pointing_game, ssim
+
+__all__ = ["METRICS", "ConstantMapWarning", "CurveScore", "Metric", "baseline_image", "deletion",
+           "evaluate", "insertion", "iou", "pcc", "pointing_game", "ssim", "summarize"]
