@@ -1,0 +1,453 @@
+"""Figures for explanations and their evaluation (Labs 4 to 6).
+
+Every function returns the matplotlib ``Figure`` it drew and never changes its
+inputs. Figures are closed in pyplot right away, so a notebook shows each one once:
+make the call the last line of a cell (or ``display(fig)``); ``fig.savefig(path)``
+saves it. Functions drawing a single panel accept ``ax=`` to draw into your own axes.
+
+Colour conventions: saliency uses ``cmap="jet"`` by default (as in the Grad-CAM and
+RISE papers) over the image at opacity ``alpha=0.5``; LIME superpixels are outlined in
+green when they speak for the class and red when they speak against it.
+"""
+import numpy as np
+
+#: Which direction is better for each metric of Lab 6 (``metric_bars`` default).
+HIGHER_IS_BETTER = {"pcc": True, "ssim": True, "insertion": True, "deletion": False,
+                    "iou": True, "pointing_game": True}
+
+
+# -- arrays --------------------------------------------------------------------------
+def normalize(saliency):
+    """Rescale a saliency map linearly to [0, 1] (min to 0, max to 1).
+
+    Parameters
+    ----------
+    saliency : array_like, shape (H, W)
+        Any finite real values.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float32
+        A new array. A constant map carries no ranking, so it becomes all zeros.
+    """
+    values = np.asarray(saliency, dtype=np.float32)
+    if values.ndim != 2:
+        raise ValueError(f"saliency must be a 2-D (H, W) map, got shape {values.shape}.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("saliency contains NaN or infinite values.")
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo <= 0:
+        return np.zeros_like(values)
+    return (values - lo) / (hi - lo)
+
+
+def overlay_array(image, saliency, *, alpha=0.5, cmap="jet"):
+    """Blend the coloured, normalised saliency over the image.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        RGB pixels, uint8 or float in [0, 255].
+    saliency : ndarray, shape (H, W)
+        Normalised with :func:`normalize` before colouring.
+    alpha : float in [0, 1]
+        Opacity of the saliency colours: 0 shows the image only, 1 the map only.
+    cmap : str
+        A matplotlib colormap name.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8
+    """
+    import matplotlib
+
+    from ._checks import check_fraction, check_image
+
+    pixels = check_image(image)
+    alpha = check_fraction(alpha, "alpha", closed=True)
+    if np.shape(saliency) != pixels.shape[:2]:
+        raise ValueError(f"saliency has shape {np.shape(saliency)} but the image is "
+                         f"{pixels.shape[:2]}; they must match.")
+    colours = matplotlib.colormaps[cmap](normalize(saliency))[..., :3] * 255.0
+    return np.clip((1 - alpha) * pixels + alpha * colours, 0, 255).round().astype(np.uint8)
+
+
+# -- single explanations -------------------------------------------------------------
+def heatmap(saliency_or_explanation, ax=None, *, cmap="jet"):
+    """The raw saliency map with a colourbar in the method's own units.
+
+    Parameters
+    ----------
+    saliency_or_explanation : Explanation or ndarray (H, W)
+    ax : matplotlib Axes, optional
+        Draw here instead of in a new figure.
+    cmap : str
+
+    Returns
+    -------
+    Figure
+    """
+    saliency, explanation = _saliency(saliency_or_explanation)
+    fig, ax = _single_axes(ax)
+    shown = ax.imshow(saliency, cmap=cmap)
+    fig.colorbar(shown, ax=ax, shrink=0.8, label="saliency")
+    ax.set_title(_title(explanation) if explanation is not None else "saliency")
+    _clean(ax)
+    return fig
+
+
+def overlay(explanation, alpha=0.5, *, cmap="jet", ax=None):
+    """The image with its normalised saliency blended on top.
+
+    Parameters
+    ----------
+    explanation : Explanation
+    alpha : float in [0, 1]
+        Opacity of the saliency colours.
+    cmap : str
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Figure
+    """
+    fig, ax = _single_axes(ax)
+    _draw_overlay(ax, explanation, alpha, cmap, _title(explanation))
+    _normalised_colorbar(fig, ax, cmap)
+    return fig
+
+
+def lime_boundaries(explanation, num_features=5, positive_only=True, negative_only=False,
+                    hide_rest=False, *, ax=None):
+    """The strongest LIME superpixels outlined: green for the class, red against it.
+
+    Parameters are those of :func:`labkit.explainers.lime_mask` (the `lime` package's
+    ``get_image_and_mask``); set both ``positive_only`` and ``negative_only`` to False
+    to show both signs.
+
+    Returns
+    -------
+    Figure
+    """
+    from matplotlib.patches import Patch
+    from skimage.segmentation import mark_boundaries
+
+    from .explainers import lime_mask
+
+    image, mask = lime_mask(explanation, num_features=num_features, positive_only=positive_only,
+                            negative_only=negative_only, hide_rest=hide_rest)
+    segments = explanation.extras["segments"]
+    marked = image / 255.0
+    for sign, colour in ((1, (0, 1, 0)), (-1, (1, 0, 0))):
+        # Outline each chosen superpixel from the inside, so neighbours keep their colour.
+        labels = np.where(mask == sign, segments + 1, 0)
+        marked = mark_boundaries(marked, labels, color=colour, mode="inner", background_label=0)
+    fig, ax = _single_axes(ax)
+    ax.imshow(marked)
+    ax.set_title(f"LIME · {explanation.target_name} ({explanation.probability:.2f}) · "
+                 f"top {num_features} superpixels")
+    legend = [Patch(color=c, label=lab) for c, lab, keep in
+              (((0, 0.8, 0), "for the class", not negative_only),
+               ((0.9, 0, 0), "against", not positive_only)) if keep]
+    ax.legend(handles=legend, loc="lower right", fontsize="small", framealpha=0.8)
+    _clean(ax)
+    return fig
+
+
+def show(explanations, titles=None, *, alpha=0.5, cmap="jet", ncols=4):
+    """Overlays side by side, to compare methods, settings or models.
+
+    Parameters
+    ----------
+    explanations : Explanation, sequence of Explanation, or dict title -> Explanation
+    titles : sequence of str, optional
+        One per explanation; default "method · class (p) · seconds", prefixed by the
+        model name when the explanations come from several models.
+    alpha : float in [0, 1]
+    cmap : str
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    Figure
+    """
+    from ._checks import check_int
+
+    if isinstance(explanations, dict):
+        titles = list(explanations) if titles is None else titles
+        explanations = list(explanations.values())
+    elif not isinstance(explanations, (list, tuple)):
+        explanations = [explanations]
+    if not explanations:
+        raise ValueError("explanations is empty: pass at least one Explanation.")
+    if titles is None:
+        several_models = len({e.model_name for e in explanations}) > 1
+        titles = [_title(e, model=several_models) for e in explanations]
+    if len(titles) != len(explanations):
+        raise ValueError(f"got {len(titles)} titles for {len(explanations)} explanations.")
+    ncols = min(check_int(ncols, "ncols"), len(explanations))
+    nrows = -(-len(explanations) // ncols)
+    fig = _figure((3.2 * ncols + 0.8, 3.3 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, explanation, title in zip(axes.flat, explanations, titles):
+        _draw_overlay(ax, explanation, alpha, cmap, title)
+    for ax in axes.flat[len(explanations):]:
+        ax.set_visible(False)
+    _normalised_colorbar(fig, axes, cmap)
+    return fig
+
+
+def rise_masks(explanation, *, cmap="jet"):
+    """How RISE works on this image: masked inputs, then the map as masks accumulate.
+
+    Top row: four of the random masks applied to the image (hidden pixels fade to the
+    ``hide_color`` used). Bottom row: the running saliency after more and more masks,
+    on one colour scale, so you can see it converge. The suptitle gives the mean mask
+    value (the kept fraction, close to p1).
+
+    Returns
+    -------
+    Figure
+    """
+    extras = explanation.extras
+    if "running" not in extras:
+        raise ValueError(f"rise_masks needs a RISE explanation, got method {explanation.method!r}.")
+    from .explainers.base import hide_color_pixels
+
+    image = explanation.image.astype(np.float32)
+    baseline = hide_color_pixels(explanation.params["hide_color"], image)
+    masks = extras["example_masks"][:4]
+    running = extras["running"]
+    picks = sorted({round(i) for i in np.linspace(0, len(running) - 1, min(4, len(running)))})
+    ncols = max(len(masks), len(picks))
+    fig = _figure((3.0 * ncols + 0.8, 6.4))
+    axes = fig.subplots(2, ncols, squeeze=False)
+    for i, (ax, mask) in enumerate(zip(axes[0], masks)):
+        keep = mask[..., None]
+        ax.imshow((keep * image + (1 - keep) * baseline).astype(np.uint8))
+        ax.set_title(f"mask {i + 1} (keeps {mask.mean():.0%})")
+    final = running[-1][1]
+    for ax, k in zip(axes[1], picks):
+        n, partial = running[k]
+        shown = ax.imshow(partial, cmap=cmap, vmin=float(final.min()), vmax=float(final.max()))
+        ax.set_title(f"saliency after {n} masks")
+    for ax in axes.flat:
+        _clean(ax)
+        if not ax.images:
+            ax.set_visible(False)
+    fig.colorbar(shown, ax=axes[1], shrink=0.8, label="saliency (final scale)")
+    fig.suptitle(f"RISE · {explanation.target_name} · N = {extras['num_masks']}, "
+                 f"s = {extras['grid_size']}, p1 = {extras['p1']:g} · "
+                 f"mean mask {extras['mean_mask']:.2f}")
+    return fig
+
+
+# -- evaluation (Lab 6) --------------------------------------------------------------
+def curves(curve_scores, ax=None):
+    """Insertion / deletion curves, with each curve's AUC in the legend and its area shaded.
+
+    Parameters
+    ----------
+    curve_scores : dict label -> CurveScore or list of CurveScore
+        From ``labkit.metrics``. A list (several images) is drawn as its mean curve,
+        with the AUC as mean ± std. One panel per metric present.
+    ax : matplotlib Axes, optional
+        Only when a single metric is present.
+
+    Returns
+    -------
+    Figure
+    """
+    if not curve_scores:
+        raise ValueError("curve_scores is empty: pass {label: CurveScore}.")
+    by_metric = {}
+    for label, scores in curve_scores.items():
+        scores = list(scores) if isinstance(scores, (list, tuple)) else [scores]
+        metrics = {s.metric for s in scores}
+        if len(metrics) != 1:
+            raise ValueError(f"{label!r} mixes metrics {sorted(metrics)}; give one label per metric.")
+        by_metric.setdefault(metrics.pop(), []).append((label, scores))
+    if ax is not None and len(by_metric) > 1:
+        raise ValueError(f"ax= takes one panel but there are {len(by_metric)} metrics "
+                         f"({sorted(by_metric)}); leave ax=None.")
+    if ax is None:
+        fig = _figure((5.0 * len(by_metric), 4.0))
+        axes = fig.subplots(1, len(by_metric), squeeze=False)[0]
+    else:
+        fig, axes = ax.figure, [ax]
+    for ax, (metric, entries) in zip(axes, by_metric.items()):
+        for label, scores in entries:
+            fractions = np.asarray(scores[0].fractions, dtype=float)
+            if any(len(s.fractions) != len(fractions) for s in scores):
+                raise ValueError(f"the curves of {label!r} have different lengths; "
+                                 "compute them with the same number of steps.")
+            mean = np.mean([np.asarray(s.scores, dtype=float) for s in scores], axis=0)
+            aucs = [float(s.auc) for s in scores]
+            auc = f"{aucs[0]:.3f}" if len(aucs) == 1 else f"{np.mean(aucs):.3f} ± {np.std(aucs):.3f}"
+            line, = ax.plot(fractions, mean, label=f"{label} (AUC {auc})")
+            ax.fill_between(fractions, mean, alpha=0.15, color=line.get_color())
+        action = {"insertion": "inserted", "deletion": "deleted"}.get(metric, "changed")
+        ax.set(xlabel=f"fraction of pixels {action}", ylabel="probability of the class",
+               xlim=(0, 1), ylim=(0, None),
+               title=f"{metric} ({_direction(entries[0][1][0].higher_is_better)})")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.5, cmap="jet"):
+    """Rows: images. Columns: image | ground truth | each method's map, all as overlays.
+
+    Parameters
+    ----------
+    images : sequence of ndarray (H, W, 3), or dict name -> ndarray
+        Names, when given, label the rows.
+    ground_truths : sequence of ndarray (H, W)
+        Human saliency (fixation density or a mask), one per image, in image order.
+    explanations_by_method : dict method -> sequence of Explanation or ndarray (H, W)
+        One map per image, in image order.
+    alpha : float in [0, 1]
+    cmap : str
+
+    Returns
+    -------
+    Figure
+    """
+    names = list(images) if isinstance(images, dict) else None
+    images = list(images.values()) if isinstance(images, dict) else list(images)
+    ground_truths = list(ground_truths)
+    if not images:
+        raise ValueError("images is empty: pass at least one image.")
+    if len(ground_truths) != len(images):
+        raise ValueError(f"got {len(ground_truths)} ground truths for {len(images)} images.")
+    for method, maps in explanations_by_method.items():
+        if len(maps) != len(images):
+            raise ValueError(f"method {method!r} has {len(maps)} maps for {len(images)} images.")
+    columns = ["image", "ground truth", *explanations_by_method]
+    fig = _figure((2.6 * len(columns) + 0.8, 2.6 * len(images)))
+    axes = fig.subplots(len(images), len(columns), squeeze=False)
+    for row, (image, truth) in enumerate(zip(images, ground_truths)):
+        maps = [_saliency(m[row])[0] for m in explanations_by_method.values()]
+        axes[row, 0].imshow(np.asarray(image).astype(np.uint8))
+        for ax, saliency in zip(axes[row, 1:], [truth, *maps]):
+            ax.imshow(overlay_array(image, saliency, alpha=alpha, cmap=cmap))
+        if names is not None:
+            axes[row, 0].set_ylabel(str(names[row]))
+    for ax, title in zip(axes[0], columns):
+        ax.set_title(title)
+    for ax in axes.flat:
+        _clean(ax)
+    _normalised_colorbar(fig, axes, cmap)
+    return fig
+
+
+def metric_bars(table, higher_is_better=None):
+    """Mean ± standard deviation of each metric per method, one panel per metric.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Tidy scores with columns ``image, method, metric, value`` (and optionally
+        ``model``: several models give grouped bars).
+    higher_is_better : dict metric -> bool, optional
+        Shown in each title as "↑ better" or "↓ better"; merged over
+        :data:`HIGHER_IS_BETTER`. Metrics in neither are shown without a direction.
+
+    Returns
+    -------
+    Figure
+    """
+    missing = {"method", "metric", "value"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}; it needs image, method, "
+                         "metric and value (as labkit.metrics returns).")
+    if table.empty:
+        raise ValueError("table is empty: nothing to plot.")
+    directions = {**HIGHER_IS_BETTER, **(higher_is_better or {})}
+    hue = "model" if "model" in table.columns and table["model"].nunique() > 1 else None
+    metrics = list(dict.fromkeys(table["metric"]))
+    methods = list(dict.fromkeys(table["method"]))
+    groups = list(dict.fromkeys(table[hue])) if hue else [None]
+    fig = _figure((max(3.5, 0.9 * len(methods) * len(groups) + 1.5) * len(metrics), 3.8))
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    width = 0.8 / len(groups)
+    x = np.arange(len(methods))
+    for ax, metric in zip(axes, metrics):
+        rows = table[table["metric"] == metric]
+        for g, group in enumerate(groups):
+            part = rows if group is None else rows[rows[hue] == group]
+            stats = part.groupby("method")["value"].agg(["mean", "std"]).reindex(methods)
+            ax.bar(x + (g - (len(groups) - 1) / 2) * width, stats["mean"], width,
+                   yerr=stats["std"].fillna(0), capsize=3, label=group)
+        ax.set_xticks(x, methods, rotation=30 if len(methods) > 3 else 0)
+        direction = _direction(directions[metric]) if metric in directions else None
+        ax.set_title(f"{metric} ({direction})" if direction else metric)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.grid(axis="y", alpha=0.3)
+    if hue:
+        axes[-1].legend(title=hue, fontsize="small")
+    return fig
+
+
+# -- helpers -------------------------------------------------------------------------
+def _figure(size):
+    # pyplot registers the notebook's PNG display of figures; closing right away keeps
+    # the figure usable but stops the inline backend from showing it a second time.
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=size, layout="constrained")
+    plt.close(fig)
+    return fig
+
+
+def _single_axes(ax):
+    if ax is not None:
+        return ax.figure, ax
+    fig = _figure((5.0, 4.2))
+    return fig, fig.add_subplot()
+
+
+def _saliency(saliency_or_explanation):
+    if hasattr(saliency_or_explanation, "saliency"):
+        return saliency_or_explanation.saliency, saliency_or_explanation
+    saliency = np.asarray(saliency_or_explanation)
+    if saliency.ndim != 2:
+        raise ValueError(f"expected an Explanation or a 2-D (H, W) saliency map, "
+                         f"got shape {saliency.shape}.")
+    return saliency, None
+
+
+def _title(explanation, model=False):
+    title = (f"{explanation.method} · {explanation.target_name} "
+             f"({explanation.probability:.2f}) · {explanation.seconds:.2f} s")
+    return f"{explanation.model_name} · {title}" if model else title
+
+
+def _draw_overlay(ax, explanation, alpha, cmap, title):
+    ax.imshow(overlay_array(explanation.image, explanation.saliency, alpha=alpha, cmap=cmap))
+    ax.set_title(title, fontsize="medium")
+    _clean(ax)
+
+
+def _normalised_colorbar(fig, axes, cmap):
+    from matplotlib.cm import ScalarMappable
+
+    fig.colorbar(ScalarMappable(cmap=cmap), ax=axes, shrink=0.8,
+                 label="saliency (normalised)")
+
+
+def _clean(ax):
+    # No ticks on images, but keep the axes so that row labels (ylabel) still show.
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _direction(higher_is_better):
+    return "↑ better" if higher_is_better else "↓ better"
+
+
+__all__ = ["HIGHER_IS_BETTER", "curves", "ground_truth_grid", "heatmap", "lime_boundaries",
+           "metric_bars", "normalize", "overlay", "overlay_array", "rise_masks", "show"]

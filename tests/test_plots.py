@@ -1,0 +1,207 @@
+"""Figures: what each function draws, that inputs survive untouched, array helpers."""
+import copy
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from skimage.transform import resize
+
+import labkit
+from labkit import plots
+from labkit.explainers import Explanation
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def explained(random_mobilenet, chelsea):
+    """Real explanations of a small image (cheap settings), by method."""
+    image = (resize(chelsea, (64, 64), anti_aliasing=True) * 255).astype(np.uint8)
+    params = {"lime": dict(num_samples=16, n_segments=8), "rise": dict(num_masks=16, grid_size=4),
+              "gradcam": {}}
+    return {m: labkit.explain(random_mobilenet, image, m, **p) for m, p in params.items()}
+
+
+def _quadrant_lime(weights):
+    """A fake LIME explanation: four 16x16 superpixels with the given weights."""
+    segments = (np.arange(32)[:, None] // 16) * 2 + np.arange(32)[None] // 16
+    weights = np.asarray(weights, np.float32)
+    image = np.full((32, 32, 3), 128, np.uint8)
+    return Explanation("lime", weights[segments], image, 0, "tabby", 0.5, "m", {}, 0.1,
+                       {"segments": segments, "weights_by_label": {0: weights}})
+
+
+@dataclass(frozen=True)
+class Curve:  # duck-types labkit.metrics.CurveScore
+    auc: float
+    fractions: np.ndarray
+    scores: np.ndarray
+    metric: str
+    target: int
+    higher_is_better: bool
+
+
+def _images_axes(fig):
+    return [ax for ax in fig.axes if ax.images and ax.get_visible()]
+
+
+def _unchanged(explanation, before):
+    np.testing.assert_array_equal(explanation.saliency, before.saliency)
+    np.testing.assert_array_equal(explanation.image, before.image)
+
+
+# -- arrays ---------------------------------------------------------------------------
+def test_normalize_ranges_and_edge_cases():
+    saliency = np.array([[-2.0, 0.0], [1.0, 2.0]])
+    out = plots.normalize(saliency)
+    np.testing.assert_allclose(out, [[0, 0.5], [0.75, 1]])
+    assert out.dtype == np.float32
+    assert saliency[0, 0] == -2.0  # input untouched
+    np.testing.assert_array_equal(plots.normalize(np.full((3, 3), 7.0)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        plots.normalize(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="2-D"):
+        plots.normalize(np.zeros((2, 2, 3)))
+
+
+def test_overlay_array_blends_by_alpha():
+    image = np.full((8, 8, 3), 200, np.uint8)
+    saliency = np.tile(np.arange(8.0), (8, 1))
+    np.testing.assert_array_equal(plots.overlay_array(image, saliency, alpha=0), image)
+    full = plots.overlay_array(image, saliency, alpha=1, cmap="gray")
+    assert full.dtype == np.uint8 and full.shape == (8, 8, 3)
+    assert full[0, 0].tolist() == [0, 0, 0] and full[0, -1].tolist() == [255, 255, 255]
+    half = plots.overlay_array(image, saliency, alpha=0.5, cmap="gray")
+    assert half[0, 0].tolist() == [100, 100, 100]
+    with pytest.raises(ValueError, match="must match"):
+        plots.overlay_array(image, np.zeros((4, 4)))
+
+
+# -- single explanations --------------------------------------------------------------
+def test_single_explanation_figures(explained):
+    import matplotlib.pyplot as plt
+
+    e = explained["gradcam"]
+    before = copy.deepcopy(e)
+    fig = plots.heatmap(e)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2  # map + colourbar
+    assert "gradcam" in fig.axes[0].get_title() and e.target_name in fig.axes[0].get_title()
+    assert fig.axes[0].get_xticks().size == 0
+    assert len(plots.heatmap(e.saliency).axes) == 2
+    assert len(plots.overlay(e, alpha=0.3).axes) == 2
+    _unchanged(e, before)
+    assert plt.get_fignums() == []  # closed in pyplot: a notebook shows each figure once
+
+
+def test_drawing_into_given_axes(explained):
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    assert plots.overlay(explained["rise"], ax=left) is fig
+    assert plots.heatmap(explained["rise"], right) is fig
+    assert left.images and right.images
+
+
+def test_lime_boundaries_colours_by_sign():
+    e = _quadrant_lime([1.0, -1.0, 0.5, 0.0])
+    before = copy.deepcopy(e)
+    fig = plots.lime_boundaries(e, num_features=3, positive_only=False)
+    drawn = np.asarray(fig.axes[0].images[0].get_array())
+    green = np.all(drawn == (0, 1, 0), axis=-1)
+    red = np.all(drawn == (1, 0, 0), axis=-1)
+    segments = e.extras["segments"]
+    assert green[segments == 0].any() and green[segments == 2].any()
+    assert red[segments == 1].any()
+    assert not (green | red)[segments == 3].any()  # zero weight: not chosen
+    pos = np.asarray(plots.lime_boundaries(e).axes[0].images[0].get_array())
+    assert not np.all(pos == (1, 0, 0), axis=-1).any()  # positive_only: no red
+    _unchanged(e, before)
+
+
+def test_lime_boundaries_of_a_real_explanation(explained):
+    fig = plots.lime_boundaries(explained["lime"], num_features=2, positive_only=False,
+                                hide_rest=True)
+    assert len(_images_axes(fig)) == 1
+
+
+def test_show_titles_and_grid(explained, random_mobilenet):
+    es = [explained["lime"], explained["rise"], explained["gradcam"]]
+    fig = plots.show(es, ncols=2)
+    axes = _images_axes(fig)
+    assert len(axes) == 3
+    title = axes[1].get_title()
+    assert title.startswith("rise · ") and f"({es[1].probability:.2f})" in title
+    assert title.endswith(f"{es[1].seconds:.2f} s")
+    fig = plots.show({"coarse": es[0], "fine": es[1]})
+    assert [ax.get_title() for ax in _images_axes(fig)] == ["coarse", "fine"]
+    other = Explanation(**{**es[2].__dict__, "model_name": "other"})
+    titles = [ax.get_title() for ax in _images_axes(plots.show([es[2], other]))]
+    assert titles[0].startswith("mobilenet · ") and titles[1].startswith("other · ")
+    with pytest.raises(ValueError, match="2 titles for 3"):
+        plots.show(es, titles=["a", "b"])
+
+
+def test_rise_masks_panels(explained):
+    e = explained["rise"]
+    fig = plots.rise_masks(e)
+    axes = _images_axes(fig)
+    assert len(axes) == 4 + min(4, len(e.extras["running"]))
+    assert f"N = {e.params['num_masks']}" in fig.get_suptitle()
+    with pytest.raises(ValueError, match="RISE explanation"):
+        plots.rise_masks(explained["gradcam"])
+
+
+# -- evaluation -----------------------------------------------------------------------
+def test_curves_legend_has_auc_and_one_panel_per_metric():
+    f = np.linspace(0, 1, 11)
+    scores = {"gradcam": [Curve(0.6, f, f ** 0.5, "insertion", 1, True),
+                          Curve(0.4, f, f, "insertion", 1, True)],
+              "rise": Curve(0.3, f, f ** 2, "insertion", 1, True),
+              "rise ": Curve(0.2, f, 1 - f, "deletion", 1, False)}
+    kept = copy.deepcopy(scores)
+    fig = plots.curves(scores)
+    assert len(fig.axes) == 2
+    insertion, deletion = fig.axes
+    labels = [t.get_text() for t in insertion.get_legend().get_texts()]
+    assert labels == ["gradcam (AUC 0.500 ± 0.100)", "rise (AUC 0.300)"]
+    assert "↑ better" in insertion.get_title() and "↓ better" in deletion.get_title()
+    np.testing.assert_allclose(insertion.lines[0].get_ydata(), (f ** 0.5 + f) / 2)
+    assert len(insertion.collections) == 2  # shaded areas
+    np.testing.assert_array_equal(scores["gradcam"][1].scores, kept["gradcam"][1].scores)
+    with pytest.raises(ValueError, match="ax="):
+        plots.curves(scores, ax=Figure().add_subplot())
+
+
+def test_ground_truth_grid_shape(explained):
+    e = explained["gradcam"]
+    images = {"a": e.image, "b": e.image}
+    truths = [np.eye(64), np.ones((64, 64))]
+    fig = plots.ground_truth_grid(images, truths, {"gradcam": [e, e], "raw": [e.saliency] * 2})
+    axes = _images_axes(fig)
+    assert len(axes) == 2 * 4
+    assert [ax.get_title() for ax in axes[:4]] == ["image", "ground truth", "gradcam", "raw"]
+    assert axes[4].get_ylabel() == "b"
+    np.testing.assert_array_equal(truths[0], np.eye(64))
+    with pytest.raises(ValueError, match="1 maps for 2 images"):
+        plots.ground_truth_grid(images, truths, {"gradcam": [e]})
+
+
+def test_metric_bars_mean_std_and_direction():
+    table = pd.DataFrame({"image": [0, 1, 0, 1, 0, 1, 0, 1],
+                          "method": ["lime", "lime", "rise", "rise"] * 2,
+                          "metric": ["pcc"] * 4 + ["deletion"] * 4,
+                          "value": [0.2, 0.4, 0.5, 0.5, 0.1, 0.3, 0.2, 0.2]})
+    kept = table.copy()
+    fig = plots.metric_bars(table)
+    assert [ax.get_title() for ax in fig.axes] == ["pcc (↑ better)", "deletion (↓ better)"]
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, [0.3, 0.5])
+    pd.testing.assert_frame_equal(table, kept)
+    fig = plots.metric_bars(table.assign(metric="mine"), higher_is_better={"mine": False})
+    assert fig.axes[0].get_title() == "mine (↓ better)"
+    two_models = pd.concat([table.assign(model="a"), table.assign(model="b")])
+    assert len(plots.metric_bars(two_models).axes[0].patches) == 4
+    with pytest.raises(ValueError, match="lacks columns"):
+        plots.metric_bars(table.drop(columns="value"))
