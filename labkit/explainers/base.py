@@ -86,8 +86,9 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, **para
     seed : int or None
         Seed of every random draw; the same seed gives the same map. Deterministic
         methods (Grad-CAM, FEM) ignore it.
-    progress : bool
-        Show a progress bar for sampling methods.
+    progress : bool or callable
+        Show a progress bar for sampling methods (LIME, RISE); a callable
+        ``progress(done, total)`` is called with batch counts instead (widgets use it).
     **params
         The method's own parameters; see ``labkit.explainers.<method>``.
 
@@ -122,6 +123,28 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, **para
         seconds=time.perf_counter() - start,
         extras=extras,
     )
+
+
+def track(batches, progress, desc):
+    """Iterate over ``batches`` (a sized iterable), reporting progress as ``explain`` says.
+
+    False: silent; True: a tqdm bar; a callable: ``progress(done, total)`` before the
+    first batch and after each one.
+    """
+    if callable(progress):
+        return _report(batches, progress)
+    if progress:
+        from tqdm.auto import tqdm
+        return tqdm(batches, desc=desc, unit="batch", leave=False)
+    return batches
+
+
+def _report(batches, callback):
+    total = len(batches)
+    callback(0, total)
+    for done, batch in enumerate(batches, 1):
+        yield batch
+        callback(done, total)
 
 
 def hide_color_pixels(hide_color, pixels, segments=None):

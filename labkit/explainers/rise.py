@@ -22,7 +22,7 @@ import numpy as np
 
 from .._checks import check_fraction, check_int
 from .._tf import tf
-from .base import hide_color_pixels, register
+from .base import hide_color_pixels, register, track
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
 #: a hidden pixel becomes 0 after normalisation, which is this colour.
@@ -111,16 +111,12 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
     b = model.batch_size
     n_batches = math.ceil(num_masks / b)
     checkpoints = {math.ceil(n_batches * (k + 1) / snapshots) for k in range(snapshots)}
-    batches = range(n_batches)
-    if progress:
-        from tqdm.auto import tqdm
-        batches = tqdm(batches, desc="RISE", unit="batch", leave=False)
 
     pixels_t, baseline_t = tf.constant(pixels), tf.constant(baseline)
     target_t = tf.constant(target, tf.int32)
     total = np.zeros((height, width), np.float64)
     kept, running = 0.0, []
-    for i in batches:
+    for i in track(range(n_batches), progress, "RISE"):
         g, sh = grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b]
         n = len(g)
         valid = np.zeros(b, np.float32)
