@@ -154,6 +154,43 @@ def lime_boundaries(explanation, num_features=5, positive_only=True, negative_on
     return fig
 
 
+def lime_grid(explanation, renderings, *, ncols=5):
+    """One LIME explanation drawn with several rendering settings, side by side.
+
+    Rendering settings only change the picture, so this calls no model: it shows what
+    ``num_features``, ``positive_only``, ``negative_only`` and ``hide_rest`` do.
+
+    Parameters
+    ----------
+    explanation : Explanation
+        From ``explain(..., method="lime")``.
+    renderings : sequence of dict
+        Keyword arguments of :func:`lime_boundaries`, one panel each.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    Figure
+    """
+    from ._checks import check_int
+
+    renderings = list(renderings)
+    if not renderings:
+        raise ValueError("renderings is empty: pass at least one dict of lime_boundaries "
+                         "arguments, e.g. [dict(num_features=5)].")
+    ncols = min(check_int(ncols, "ncols"), len(renderings))
+    nrows = -(-len(renderings) // ncols)
+    fig = _figure((3.2 * ncols, 3.4 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, rendering in zip(axes.flat, renderings):
+        lime_boundaries(explanation, ax=ax, **rendering)
+        ax.set_title(", ".join(f"{k}={v}" for k, v in rendering.items()), fontsize="small")
+    for ax in axes.flat[len(renderings):]:
+        ax.set_visible(False)
+    return fig
+
+
 def show(explanations, titles=None, *, alpha=0.5, cmap="jet", ncols=4):
     """Overlays side by side, to compare methods, settings or models.
 
@@ -450,4 +487,4 @@ def _direction(higher_is_better):
 
 
 __all__ = ["HIGHER_IS_BETTER", "curves", "ground_truth_grid", "heatmap", "lime_boundaries",
-           "metric_bars", "normalize", "overlay", "overlay_array", "rise_masks", "show"]
+           "lime_grid", "metric_bars", "normalize", "overlay", "overlay_array", "rise_masks", "show"]

@@ -120,6 +120,21 @@ def test_lime_boundaries_colours_by_sign():
     _unchanged(e, before)
 
 
+def test_lime_grid_draws_one_panel_per_rendering():
+    e = _quadrant_lime([1.0, -1.0, 0.5, 0.0])
+    renderings = [dict(num_features=1), dict(num_features=3, positive_only=False),
+                  dict(num_features=2, negative_only=True, positive_only=False)]
+    fig = plots.lime_grid(e, renderings, ncols=2)
+    visible = [ax for ax in fig.axes if ax.get_visible() and ax.images]
+    assert len(visible) == 3
+    assert visible[1].get_title() == "num_features=3, positive_only=False"
+    # The negative-only panel outlines the one superpixel against the class, in red.
+    drawn = np.asarray(visible[2].images[0].get_array())
+    assert np.all(drawn == (1, 0, 0), axis=-1)[e.extras["segments"] == 1].any()
+    with pytest.raises(ValueError, match="renderings is empty"):
+        plots.lime_grid(e, [])
+
+
 def test_lime_boundaries_of_a_real_explanation(explained):
     fig = plots.lime_boundaries(explained["lime"], num_features=2, positive_only=False,
                                 hide_rest=True)
