@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labkit.metrics import METRICS, CurveScore, evaluate, summarize
+from labkit.metrics import METRICS, CurveScore, deletion, evaluate, pcc, score, summarize
 
 from test_metrics import region_image, region_mask, region_model
 
@@ -56,6 +56,24 @@ def test_scores_belong_to_the_right_map(result):
     row = table[(table.image == "b") & (table.method == "rise") & (table.metric == "deletion")]
     assert row["value"].item() == curve.auc
     assert row["seconds"].item() == explanations["b", "rise"].seconds
+
+
+def test_score_tabulates_existing_explanations(model, data, result):
+    _, explanations, _ = result
+    images, truths, _ = data
+    chosen = {"grad-cam": explanations["a", "gradcam"], "rise": explanations["a", "rise"]}
+    table = score(chosen, metrics=("deletion", "pcc"), model=model, ground_truth=truths[0],
+                  metric_params={"deletion": {"steps": 7}})
+    assert list(table.index) == ["grad-cam", "rise"]
+    assert list(table.columns) == ["deletion ↓", "pcc ↑"]
+    # Each row is scored on its own explanation, not the first one.
+    for label, e in chosen.items():
+        assert table.loc[label, "deletion ↓"] == deletion(model, images[0], e, steps=7).auc
+        assert table.loc[label, "pcc ↑"] == pcc(e, truths[0])
+    with pytest.raises(ValueError, match="needs ground_truth="):
+        score(chosen, metrics=("ssim",), model=model)
+    with pytest.raises(TypeError, match="dict label -> Explanation"):
+        score(list(chosen.values()), model=model)
 
 
 def test_summary_per_method_with_directions(result):

@@ -5,14 +5,15 @@
 - ``fidelity``: agreement with the model: :func:`insertion` (higher is better) and
   :func:`deletion` (lower is better), Petsiuk et al. 2018, returning a :class:`CurveScore`.
 - ``evaluate``: :func:`evaluate` runs methods x images x metrics into a tidy table,
-  :func:`summarize` averages it per method; :data:`METRICS` says which way is better.
+  :func:`summarize` averages it per method; :func:`score` tabulates explanations you
+  already have (settings, seeds, models); :data:`METRICS` says which way is better.
 
 Every metric accepts an :class:`~labkit.Explanation` in place of a saliency array.
 """
 from ._maps import ConstantMapWarning
-from .evaluate import METRICS, Metric, evaluate, summarize
+from .evaluate import METRICS, Metric, evaluate, score, summarize
 from .fidelity import CurveScore, baseline_image, deletion, insertion
 from .similarity import iou, pcc, pointing_game, ssim
 
 __all__ = ["METRICS", "ConstantMapWarning", "CurveScore", "Metric", "baseline_image", "deletion",
-           "evaluate", "insertion", "iou", "pcc", "pointing_game", "ssim", "summarize"]
+           "evaluate", "insertion", "iou", "pcc", "pointing_game", "score", "ssim", "summarize"]

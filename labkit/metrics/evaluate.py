@@ -10,7 +10,7 @@ from ..explainers import explain, list_methods
 from .fidelity import deletion, insertion
 from .similarity import iou, pcc, pointing_game, ssim
 
-__all__ = ["METRICS", "Metric", "evaluate", "summarize"]
+__all__ = ["METRICS", "Metric", "evaluate", "score", "summarize"]
 
 
 class Metric(NamedTuple):
@@ -134,22 +134,72 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
         explanation = explain(model, images[i], method, seed=seed, **method_params[method])
         explanations[ids[i], method] = explanation
         for name in metrics:
-            spec = METRICS[name]
-            truth = truths[spec.needs][i]
-            if spec.needs == "model":
-                curve = spec.function(model, images[i], explanation, **metric_params[name])
-                curves[ids[i], method, name] = curve
-                value = curve.auc
-            elif truth is None:
+            truth = truths[METRICS[name].needs][i]
+            if METRICS[name].needs != "model" and truth is None:
                 continue
-            else:
-                value = spec.function(explanation, truth, **metric_params[name])
-            rows.append((ids[i], method, name, float(value), model.name, explanation.seconds))
+            value, curve = _score_one(name, model, images[i], explanation, truth,
+                                      metric_params[name])
+            if curve is not None:
+                curves[ids[i], method, name] = curve
+            rows.append((ids[i], method, name, value, model.name, explanation.seconds))
 
     table = pd.DataFrame(rows, columns=COLUMNS)
     out = (table,) + ((explanations,) if return_explanations else ()) \
         + ((curves,) if return_curves else ())
     return out[0] if len(out) == 1 else out
+
+
+def score(explanations, *, metrics=("deletion", "insertion"), model=None, ground_truth=None,
+          mask=None, metric_params=None):
+    """Score explanations you already have, side by side: one row each.
+
+    Where :func:`evaluate` explains images itself, ``score`` takes the explanations
+    of a comparison you ran (parameter settings, seeds, models) and scores each one
+    on its own image, for its own explained class.
+
+    Parameters
+    ----------
+    explanations : dict label -> Explanation
+        The rows of the table, in order.
+    metrics : sequence of str
+        Keys of :data:`METRICS`.
+    model : labkit.Classifier, optional
+        Model for insertion and deletion; default each explanation's own model,
+        ``labkit.load_model(explanation.model_name)`` (pass it for models built with
+        ``weights=None``, which that name does not reload).
+    ground_truth, mask : ndarray (H, W), optional
+        One reference map / object mask shared by every row (same image), for PCC and
+        SSIM / IoU and the pointing game.
+    metric_params : dict, optional
+        ``{metric: {parameter: value}}``, e.g. ``{"insertion": {"steps": 31}}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by label, one column per metric (AUC for curve metrics), titled with
+        its better direction: ``"deletion ↓"``, ``"insertion ↑"``.
+    """
+    from ..models import load_model
+
+    if not isinstance(explanations, dict) or not explanations:
+        raise TypeError("explanations must be a non-empty dict label -> Explanation.")
+    metrics = _names(metrics, METRICS, "metric")
+    metric_params = _params(metric_params, metrics, METRICS, "metric_params")
+    truths = {"ground_truths": ground_truth, "masks": mask}
+    for name in metrics:
+        needs = METRICS[name].needs
+        if needs != "model" and truths[needs] is None:
+            argument = "ground_truth" if needs == "ground_truths" else "mask"
+            raise ValueError(f"metric {name!r} needs {argument}=; pass it or drop the metric.")
+    rows = {}
+    for label, explanation in explanations.items():
+        used = model if model is not None else load_model(explanation.model_name)
+        rows[label] = {
+            f"{name} {'↑' if METRICS[name].higher_is_better else '↓'}":
+                _score_one(name, used, explanation.image, explanation,
+                           truths.get(METRICS[name].needs), metric_params[name])[0]
+            for name in metrics}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def summarize(table):
@@ -188,6 +238,15 @@ def summarize(table):
     stats.attrs["higher_is_better"] = {m: METRICS[m].higher_is_better for m in metrics
                                        if m in METRICS}
     return stats
+
+
+def _score_one(name, model, image, explanation, truth, params):
+    """(value, curve or None) of one metric on one explanation."""
+    spec = METRICS[name]
+    if spec.needs == "model":
+        curve = spec.function(model, image, explanation, **params)
+        return float(curve.auc), curve
+    return float(spec.function(explanation, truth, **params)), None
 
 
 def _names(values, known, what):
