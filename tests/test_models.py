@@ -159,3 +159,15 @@ def test_transfer_learning_trains_registers_and_explains(mobilenet, cat_on_grass
     assert e.target_name == "cat"
     with pytest.raises(ValueError, match="labels must lie in 0..1"):
         transfer(mobilenet, ["cat", "coffee"], np.stack(images), np.array(labels) + 1)
+
+
+def test_layer_table_lists_cam_targets_with_their_resolution(random_mobilenet):
+    from labkit.models import layer_table
+
+    table = layer_table(random_mobilenet)
+    assert list(table.columns) == ["layer", "type", "resolution", "channels", "default"]
+    assert list(table.layer) == conv_layer_names(random_mobilenet.model)
+    last = table.set_index("layer").loc["conv_pw_13_relu"]
+    assert (last.resolution, last.channels, last.default) == ("7 x 7", 768, True)
+    assert table.default.sum() == 1
+    assert table.resolution.iloc[0] == "112 x 112"  # the stem halves the 224 input

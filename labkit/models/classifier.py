@@ -221,3 +221,29 @@ def conv_layer_names(model):
         if len(shape) == 4:
             names.append(layer.name)
     return names
+
+
+def layer_table(classifier):
+    """The layers CAM methods can target, as a table to choose from.
+
+    Parameters
+    ----------
+    classifier : Classifier
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer with a 4-D output, in forward order: ``layer`` (name),
+        ``type`` (Keras class), ``resolution`` ("H x W" cells), ``channels``, and
+        ``default`` (True for the model's ``target_layer``).
+    """
+    import pandas as pd
+
+    rows = []
+    for name in conv_layer_names(classifier.model):
+        layer, _ = find_layer(classifier.model, name)
+        _, height, width, channels = layer.output.shape
+        rows.append({"layer": name, "type": type(layer).__name__,
+                     "resolution": f"{height} x {width}", "channels": channels,
+                     "default": name == classifier.target_layer})
+    return pd.DataFrame(rows)
