@@ -9,6 +9,8 @@ Colour conventions: saliency uses ``cmap="jet"`` by default (as in the Grad-CAM 
 RISE papers) over the image at opacity ``alpha=0.5``; LIME superpixels are outlined in
 green when they speak for the class and red when they speak against it.
 """
+import textwrap
+
 import numpy as np
 
 #: Which direction is better for each metric of Lab 6 (``metric_bars`` default).
@@ -185,7 +187,8 @@ def lime_grid(explanation, renderings, *, ncols=5):
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, rendering in zip(axes.flat, renderings):
         lime_boundaries(explanation, ax=ax, **rendering)
-        ax.set_title(", ".join(f"{k}={v}" for k, v in rendering.items()), fontsize="small")
+        title = ", ".join(f"{k}={v}" for k, v in rendering.items())
+        ax.set_title(textwrap.fill(title, 40), fontsize="small")
     for ax in axes.flat[len(renderings):]:
         ax.set_visible(False)
     return fig

@@ -128,6 +128,7 @@ def test_lime_grid_draws_one_panel_per_rendering():
     visible = [ax for ax in fig.axes if ax.get_visible() and ax.images]
     assert len(visible) == 3
     assert visible[1].get_title() == "num_features=3, positive_only=False"
+    assert "\n" in visible[2].get_title()  # long settings wrap instead of overlapping
     # The negative-only panel outlines the one superpixel against the class, in red.
     drawn = np.asarray(visible[2].images[0].get_array())
     assert np.all(drawn == (1, 0, 0), axis=-1)[e.extras["segments"] == 1].any()
