@@ -153,6 +153,9 @@ def test_transfer_learning_trains_registers_and_explains(mobilenet, cat_on_grass
     clf, report = transfer(mobilenet, ["cat", "coffee"], np.stack(images), np.array(labels),
                            name="cat_vs_coffee", epochs=20, augment=1)
     assert report.val_accuracy >= 0.75 and report.n_val == 6
+    assert "frozen mobilenet: 2 classes, 18 training / 6 validation images, 20 epochs" in repr(report)
+    table = report.confusion_table()
+    assert list(table.index) == ["cat", "coffee"] and table.to_numpy().sum() == 6
     assert load_model("cat_vs_coffee") is clf and "cat_vs_coffee" in list_models()
     image, mask = cat_on_grass
     e = explain(clf, image, "gradcam")

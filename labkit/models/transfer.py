@@ -22,6 +22,9 @@ class TransferReport:
     confusion : ndarray (K, K) int
         Validation confusion matrix, rows = true class, columns = prediction.
     n_train, n_val : int
+    base : str
+        Name of the frozen backbone.
+    class_names : tuple of str
     """
 
     history: dict
@@ -30,6 +33,21 @@ class TransferReport:
     confusion: np.ndarray
     n_train: int
     n_val: int
+    base: str = ""
+    class_names: tuple = ()
+
+    def __repr__(self):
+        return (f"TransferReport(head on a frozen {self.base}: {len(self.class_names)} classes, "
+                f"{self.n_train} training / {self.n_val} validation images, "
+                f"{len(self.history.get('loss', []))} epochs; accuracy: training "
+                f"{self.train_accuracy:.2f}, validation {self.val_accuracy:.2f})")
+
+    def confusion_table(self):
+        """The validation confusion matrix as a labelled pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.confusion, index=pd.Index(self.class_names, name="true"),
+                            columns=pd.Index(self.class_names, name="predicted"))
 
 
 def _augment(images, copies, rng):
@@ -159,5 +177,6 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
         train_accuracy=float((train_pred == labels[train]).mean()),
         val_accuracy=float((val_pred == labels[val]).mean()),
         confusion=confusion, n_train=int(train.sum()), n_val=int(val.sum()),
+        base=base.name, class_names=tuple(class_names),
     )
     return register(classifier), report
