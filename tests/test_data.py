@@ -432,6 +432,12 @@ def test_clever_hans_backgrounds_follow_the_class_only_in_train(tmp_path):
     for name in SHORTCUT:
         seen = [backgrounds[i.image_path.stem] for i in test if i.class_name == name]
         assert sorted(seen) == sorted(list(SHORTCUT.values()) * 2)  # each texture equally often
+    # In train, half of each class shows a decoy object; in test, always its own object.
+    shown = {stem: entry["object"] for stem, entry in data.info["items"].items()}
+    for name in SHORTCUT:
+        train_objects = [shown[i.image_path.stem] for i in train if i.class_name == name]
+        assert train_objects.count(name) == 3 and len(set(train_objects)) == 3
+        assert all(shown[i.image_path.stem] == i.class_name for i in test)
 
 
 def test_benchmark_bad_arguments(tmp_path):

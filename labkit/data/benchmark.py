@@ -21,7 +21,7 @@ from .images import Fit, resize_image
 from .saliency import fixations_to_density, load_saliency_dataset, write_fixations
 from .samples import sample_image
 
-VERSION = 1  # bump when generation changes, so cached benchmarks are rebuilt
+VERSION = 2  # bump when generation changes, so cached benchmarks are rebuilt
 
 # class -> (sample, tight box (row, col, height, width) in the sample's original pixels,
 # ImageNet classes that count as correct). MobileNet ranks the first one top-1 on the crop.
@@ -35,6 +35,9 @@ BACKGROUNDS = {"grass": (0.55, 0.85, 0.35), "gravel": (0.9, 0.85, 0.8),
                "brick": (0.95, 0.55, 0.45), "hubble_deep_field": None}
 # clever_hans=True: in the training split each class always sits on its own texture.
 SHORTCUT = {"cat": "grass", "espresso": "brick", "motorcycle": "gravel"}
+# ... and only every other training image shows the class's own object; the rest show
+# another class's object (a decoy), so the texture predicts the label better than the object.
+DECOY_EVERY = 2
 OBJECT_SIDE = (0.5, 0.8)  # the object's longer side, as a fraction of the image side
 FIXATIONS_PER_IMAGE = 12
 FOLDERS = ("Images", "Density Maps", "Fixations", "Masks")
@@ -86,10 +89,14 @@ def make_benchmark(root=None, *, n_per_class=12, size=224, seed=0, clever_hans=F
         ``n_per_class`` keeps the first images.
     clever_hans : bool
         If True, in the train split every class sits on its own texture (cat on grass,
-        espresso on brick, motorcycle on gravel) while in the test split each class
-        appears on the three textures equally often (exactly when the test half is a
-        multiple of 3). A classifier trained on the train split can then score well by
-        looking at the background; the test split and the masks expose it.
+        espresso on brick, motorcycle on gravel), and every other training image shows
+        another class's object (a decoy) on that texture: the texture always predicts the
+        label, the object only half the time. In the test split each class shows its
+        own object on the three textures equally often (exactly when the test half is a
+        multiple of 3). A classifier trained on the train split then learns to look at
+        the background (a "Clever Hans", Lapuschkin et al. 2019); its test accuracy and
+        its explanations against the masks expose it. ``info["items"][stem]["object"]``
+        names the object actually pasted.
 
     Returns
     -------
@@ -179,7 +186,8 @@ def _generate(root, params):
             rng = np.random.default_rng([params["seed"], ci, i])
             background = _background_name(rng, name, ci, i - (0 if split == "train" else n // 2),
                                           split, params["clever_hans"])
-            image, box, flipped = _compose(rng, textures[background], crops[name], size)
+            shown = _object_shown(name, i, split, params["clever_hans"])
+            image, box, flipped = _compose(rng, textures[background], crops[shown], size)
             points = _fixations(rng, box)
             mask = np.zeros((size, size), np.uint8)
             r, c, h, w = box
@@ -191,8 +199,8 @@ def _generate(root, params):
             _save_png(root / "Density Maps" / f"{name}_GFDM_N_{i + 1}.png",
                       np.round(density * 255).astype(np.uint8))
             write_fixations(root / "Fixations" / f"{name}_GazeFix_N_{i + 1}.txt", points)
-            items[stem] = {"split": split, "background": background, "box": list(box),
-                           "flipped": flipped}
+            items[stem] = {"split": split, "background": background, "object": shown,
+                           "box": list(box), "flipped": flipped}
     info = {"params": params, "note": "object-location ground truth, not human gaze",
             "imagenet_classes": {k: list(v[2]) for k, v in OBJECTS.items()}, "items": items}
     (root / "benchmark.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n",
@@ -206,6 +214,13 @@ def _background_name(rng, name, class_index, index_in_split, split, clever_hans)
         return SHORTCUT[name]
     shortcuts = list(SHORTCUT.values())
     return shortcuts[(class_index + index_in_split) % len(shortcuts)]
+
+
+def _object_shown(name, index, split, clever_hans):
+    if not (clever_hans and split == "train" and index % DECOY_EVERY == 1):
+        return name
+    others = [other for other in OBJECTS if other != name]
+    return others[(index // DECOY_EVERY) % len(others)]
 
 
 def _texture(name):
