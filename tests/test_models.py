@@ -174,3 +174,16 @@ def test_layer_table_lists_cam_targets_with_their_resolution(random_mobilenet):
     assert (last.resolution, last.channels, last.default) == ("7 x 7", 768, True)
     assert table.default.sum() == 1
     assert table.resolution.iloc[0] == "112 x 112"  # the stem halves the 224 input
+
+
+def test_random_weights_are_reproducible_by_seed():
+    a = load_model("mobilenet", weights=None, seed=1)
+    registry._load.cache_clear()
+    b = load_model("mobilenet", weights=None, seed=1)
+    c = load_model("mobilenet", weights=None, seed=2)
+    assert a is not b
+    for wa, wb, wc in zip(a.model.weights[:3], b.model.weights[:3], c.model.weights[:3]):
+        np.testing.assert_array_equal(wa.numpy(), wb.numpy())
+    assert not np.array_equal(a.model.weights[0].numpy(), c.model.weights[0].numpy())
+    with pytest.raises(TypeError, match="seed must be an integer for random weights"):
+        load_model("mobilenet", weights=None, seed=None)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_seed
 from .._tf import keras
 from .classifier import Classifier
 
@@ -226,7 +227,7 @@ def weights_path(name, *, download=True):
     )
 
 
-def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32):
+def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0):
     """Build a registered ImageNet classifier, ready to be explained.
 
     Parameters
@@ -237,6 +238,11 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32):
         ``None`` gives random weights (for tests and for the Adebayo sanity check).
     batch_size : int
         Batch size of every model call.
+    seed : int
+        Seed of the random weights (``weights=None`` only): the same seed gives the same
+        model. Keras draws initial weights from its global generators, so this calls
+        ``keras.utils.set_random_seed(seed)``, which also reseeds Python's, NumPy's and
+        TensorFlow's global generators.
 
     Returns
     -------
@@ -246,14 +252,19 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32):
         return _CUSTOM[name]
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
-    return _load(name, weights, batch_size)
+    seed = check_seed(seed)
+    if weights is None and seed is None:
+        raise TypeError("seed must be an integer for random weights, so the model is reproducible.")
+    return _load(name, weights, batch_size, None if weights else seed)
 
 
 @functools.lru_cache(maxsize=8)
-def _load(name, weights, batch_size):
+def _load(name, weights, batch_size, seed=None):
     # Cached: switching models in a notebook dropdown must not rebuild them.
     spec = _spec(name)
     path = weights_path(name) if weights == "imagenet" else None
+    if path is None:
+        keras.utils.set_random_seed(seed)
     model = spec.build(path)
     wnids, names = imagenet_classes()
     return Classifier(model, name=name, preprocess=spec.preprocess, input_range=spec.input_range,
