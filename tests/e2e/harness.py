@@ -240,8 +240,21 @@ def open_notebook(page, lab, name, timeout=180):
 
 def run_all_cells(page, name, timeout):
     """Run → Run All Cells, then wait until every code cell has an execution count."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    # Committed notebooks already show execution counts: only a busy kernel or a queued
+    # cell ([*]) proves that this run started.
+    started = (f"() => {{ const s = ({_CELL_STATE_JS})(); return s && (s.status === 'busy' || "
+               "s.prompts.some(p => p === '[*]:')); }")
+    # On a server that has just started, the first menu click can land before the notebook
+    # is wired to its kernel and run nothing: retry until some cell is queued or running.
+    for attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        try:
+            _wait_for(page, started, 20, f"{name} to start running")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     done = (f"() => {{ const s = ({_CELL_STATE_JS})(); return s && s.status === 'idle' && "
             r"s.prompts.length > 0 && s.prompts.every(p => /^\[\d+\]:$/.test(p)); }")
     try:
