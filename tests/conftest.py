@@ -55,10 +55,3 @@ def cat_on_grass():
     mask = np.zeros((224, 224), bool)
     mask[r:r + h, c:c + w] = True
     return image, mask
-
-
-def top_fraction_inside(saliency, mask, fraction=0.2):
-    """Share of the top ``fraction`` most salient pixels that fall inside ``mask``."""
-    k = int(fraction * saliency.size)
-    top = np.argsort(saliency.ravel(), kind="stable")[-k:]
-    return float(mask.ravel()[top].mean())

@@ -5,7 +5,7 @@ import pytest
 from labkit import explain, lime_mask, list_methods
 from labkit.explainers import segment
 
-from conftest import top_fraction_inside
+from helpers import top_fraction_inside
 
 pytestmark = pytest.mark.weights
 

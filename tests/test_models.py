@@ -90,7 +90,7 @@ def test_internet_models_load_a_cached_weights_file_offline(empty_cache, name, m
 @pytest.mark.weights
 @pytest.mark.parametrize("shape", ["sequential", "functional"])
 def test_gradcam_reaches_inside_a_nested_backbone(mobilenet, cat_on_grass, shape):
-    from conftest import top_fraction_inside
+    from helpers import top_fraction_inside
 
     backbone = mobilenet.model
     if shape == "sequential":

@@ -4,15 +4,10 @@ Playwright never downloads a browser here: it drives the system Chromium
 (``apt-get install chromium``; another path through ``LABKIT_CHROMIUM``).
 """
 import os
-from pathlib import Path
 
 import pytest
 
-from harness import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, JupyterLab
-
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = Path(os.environ.get("LABKIT_E2E_NOTEBOOKS", REPO / "notebooks")).resolve()
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
+from harness import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, VIEWPORT, JupyterLab
 
 
 @pytest.fixture(scope="session")

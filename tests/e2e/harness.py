@@ -19,6 +19,9 @@ from pathlib import Path
 
 import nbformat
 
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = Path(os.environ.get("LABKIT_E2E_NOTEBOOKS", REPO / "notebooks")).resolve()
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]

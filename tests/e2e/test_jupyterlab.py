@@ -10,9 +10,8 @@ import re
 
 import pytest
 
-from conftest import NOTEBOOKS, SCREENSHOTS
-from harness import (JupyterLab, error_outputs, exercise_widget_panel, full_screenshot,
-                     open_notebook, run_all_cells, write_demo_notebook)
+from harness import (NOTEBOOKS, SCREENSHOTS, JupyterLab, error_outputs, exercise_widget_panel,
+                     full_screenshot, open_notebook, run_all_cells, write_demo_notebook)
 
 pytestmark = pytest.mark.browser
 
