@@ -10,7 +10,9 @@ PY     := $(VENV)/bin/python
 # cache when present (nothing happens elsewhere: Keras downloads them where there is internet).
 SHARED_WEIGHTS ?= ../shared/weights
 KERAS_CACHE    := $(or $(KERAS_HOME),$(HOME)/.keras)/models
-NBVAL := --nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Kernels from this environment, never a user-wide "python3" kernelspec pointing elsewhere.
+export JUPYTER_PREFER_ENV_PATH := 1
 
 .PHONY: lab test notebooks bench check-browser keras-cache
 
@@ -22,7 +24,8 @@ test: $(VENV)/.installed-test keras-cache
 
 # Re-execute the labs and save their outputs, after an intentional change; then commit them.
 notebooks: $(VENV)/.installed-test keras-cache
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/lab*.ipynb
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=900 notebooks/lab*.ipynb
 
 bench: $(VENV)/.installed-lab keras-cache
 	$(PY) -m labkit.bench

@@ -221,7 +221,10 @@ _CELL_STATE_JS = """() => {
   const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
     .map(p => p.textContent.trim());
   const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-  return {prompts, status: indicator ? indicator.getAttribute('data-status') : null};
+  // The indicator reads "idle" before any kernel is attached; the status bar knows better.
+  const statusbar = document.querySelector('#jp-main-statusbar');
+  const connected = !!statusbar && /\| Idle|\| Busy/.test(statusbar.textContent);
+  return {prompts, status: connected && indicator ? indicator.getAttribute('data-status') : null};
 }"""
 
 
@@ -356,6 +359,7 @@ def full_screenshot(page, path):
     height = page.evaluate("""() => {
       const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
       const scroller = panel.querySelector('.jp-WindowedPanel-outer');
+      scroller.scrollTop = 0;  // from the first cell, wherever the run left the view
       return scroller.scrollHeight + (window.innerHeight - scroller.clientHeight);
     }""")
     page.set_viewport_size({"width": VIEWPORT["width"],
