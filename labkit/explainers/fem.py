@@ -1,10 +1,8 @@
 """FEM, the Feature Explanation Method (Fuad et al., IPTA 2020; Ayyar et al. 2021)."""
 from .._tf import tf
-from .base import register
 from .cam import activation_function, upsample
 
 
-@register("fem")
 def fem(model, pixels, target, *, seed=0, progress=False, layer=None, k=2.0):
     """FEM saliency: k-sigma thresholding of a convolutional layer's feature maps.
 

@@ -1,10 +1,8 @@
 """Grad-CAM (Selvaraju et al., ICCV 2017)."""
 from .._tf import tf
-from .base import register
 from .cam import activation_function, upsample
 
 
-@register("gradcam")
 def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     """Grad-CAM saliency of ``target`` at ``layer``.
 

@@ -21,7 +21,7 @@ from sklearn.linear_model import Ridge
 
 from .._checks import check_int
 from .._tf import tf
-from .base import hide_color_pixels, register, track
+from .base import hide_color_pixels, track
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb")
 _SEGMENT_CACHE = {}
@@ -155,7 +155,6 @@ def _labels_to_fit(probs, target, top_labels):
     return [target] + order[:top_labels - 1]
 
 
-@register("lime")
 def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_segments=50,
          compactness=10.0, segmentation="slic", segments=None, hide_color=None,
          kernel_width=0.25, alpha=1.0, top_labels=1):
@@ -208,7 +207,6 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
     return fit["weights"][segments], extras, used
 
 
-@register("lime_package")
 def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1000,
                  n_segments=50, compactness=10.0, segmentation="slic", segments=None,
                  hide_color=None, kernel_width=0.25, top_labels=1):

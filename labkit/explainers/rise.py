@@ -22,7 +22,7 @@ import numpy as np
 
 from .._checks import check_fraction, check_int
 from .._tf import tf
-from .base import hide_color_pixels, register, track
+from .base import hide_color_pixels, track
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
 #: a hidden pixel becomes 0 after normalisation, which is this colour.
@@ -71,7 +71,6 @@ def masks_from_recipe(grids, shifts, up_size, shape):
     return np.stack([u[r:r + height, c:c + width] for u, (r, c) in zip(up, shifts)])
 
 
-@register("rise")
 def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_size=7, p1=0.5,
          hide_color=IMAGENET_MEAN_RGB, snapshots=8):
     """RISE saliency of ``target``.

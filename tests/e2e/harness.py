@@ -132,6 +132,8 @@ class JupyterLab:
 
     def shutdown_kernels(self):
         """End every notebook session, so kernels do not pile up between notebooks."""
+        if self.process.poll() is not None:
+            return  # the server is gone, and its kernels with it
         for session in self.api("sessions"):
             self.api(f"sessions/{session['id']}", method="DELETE")
 
@@ -162,7 +164,9 @@ class JupyterLab:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def notebook_url(self, name):
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # reset: a fresh workspace, else JupyterLab reopens (and starts kernels for) the
+        # notebooks of the previous test.
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
 
 def write_demo_notebook(path):

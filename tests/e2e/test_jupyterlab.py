@@ -43,6 +43,8 @@ def check_notebook(page, lab, name):
             full_screenshot(page, screenshot)
         except Exception as err:  # a crashed page must not hide the real failure
             print(f"No screenshot of {name}: {err}")
+        if lab.process.poll() is not None:
+            print(f"JupyterLab died (exit code {lab.process.returncode}):\n{lab.log_tail()}")
         lab.shutdown_kernels()
     assert path.read_bytes() == committed, f"Running {name} in JupyterLab rewrote the file."
 
