@@ -13,8 +13,12 @@ from harness import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, VIEWPORT, JupyterLab
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"No Chromium at {CHROMIUM}: install it with `sudo apt-get install -y "
-                    "chromium`, or point LABKIT_CHROMIUM at another Chromium binary.")
+        # A laptop without Chromium skips the browser test; CI must run it.
+        message = (f"No Chromium at {CHROMIUM}: install it with `sudo apt-get install -y "
+                   "chromium`, or point LABKIT_CHROMIUM at another Chromium binary.")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
