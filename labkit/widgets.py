@@ -32,6 +32,7 @@ COLORMAPS = ("jet", "viridis", "inferno", "magma", "coolwarm", "gray")
 SUPERPIXELS = ("for the class", "against the class", "both")
 _WIDE = {"description_width": "initial"}
 _CACHE_SIZE = 32
+_STOCHASTIC = ("lime", "lime_package", "rise")
 
 
 def explorer(method="lime", models=("efficientnet_lite0",), images=None, **defaults):
@@ -46,7 +47,8 @@ def explorer(method="lime", models=("efficientnet_lite0",), images=None, **defau
     images : dict name -> ndarray (H, W, 3), or one ndarray
         RGB pixels in [0, 255].
     **defaults
-        Initial values of the controls, by name: ``model``, ``image``, ``seed``;
+        Initial values of the controls, by name: ``model``, ``image``, ``seed`` (LIME and
+        RISE only: Grad-CAM and FEM are deterministic);
         LIME ``num_samples``, ``n_segments``, ``hide_color`` (a label of
         :data:`HIDE_COLORS` or a colour), ``num_features``, ``superpixels`` (one of
         :data:`SUPERPIXELS`), ``hide_rest``; RISE ``num_masks``, ``grid_size``, ``p1``;
@@ -90,8 +92,9 @@ class Explorer(widgets.HBox):
             "model": widgets.Dropdown(options=list(self._models), description="model"),
             "image": widgets.Dropdown(options=list(self._images), description="image"),
             **_METHOD_CONTROLS[method](),
-            "seed": widgets.IntText(value=0, description="seed", style=_WIDE),
         }
+        if method in _STOCHASTIC:  # Grad-CAM and FEM are deterministic: no seed to show
+            expensive["seed"] = widgets.IntText(value=0, description="seed", style=_WIDE)
         display = {
             **(_lime_display() if method.startswith("lime") else {}),
             "cmap": widgets.Dropdown(options=COLORMAPS, description="colormap"),
@@ -141,15 +144,15 @@ class Explorer(widgets.HBox):
         """Explain with the current settings (from the cache when they were run before)."""
         c = self.controls
         params = self.params()
-        key = (c["model"].value, c["image"].value, self.method,
-               tuple(sorted(params.items())), c["seed"].value)
+        seed = c["seed"].value if "seed" in c else 0
+        key = (c["model"].value, c["image"].value, self.method, tuple(sorted(params.items())), seed)
         cached = key in self._cache
         if not cached:
             self.run_button.disabled = True
             self.status.value = "Running…"
             try:
                 explanation = explain(self.model(), self._images[c["image"].value], self.method,
-                                      seed=c["seed"].value, progress=self._on_progress, **params)
+                                      seed=seed, progress=self._on_progress, **params)
             except (ValueError, TypeError) as err:  # labkit's messages for bad settings
                 self.status.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
                 return

@@ -106,6 +106,7 @@ def test_cam_layer_choices_follow_the_model(random_mobilenet, small_cat):
     assert ex.explanation.extras["layer"] == other
 
     ex = widgets.explorer("fem", models=[random_mobilenet], images=small_cat, k=1.5)
+    assert "seed" not in ex.controls  # deterministic methods show no seed box
     ex.run_button.click()
     assert ex.explanation.params["k"] == 1.5
     assert ex.explanation.params["layer"] == random_mobilenet.target_layer
