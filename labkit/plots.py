@@ -382,6 +382,43 @@ def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.
     return fig
 
 
+def photos(images, captions=None, *, ncols=6):
+    """A contact sheet: the photos a lab works on, each with its name or a caption.
+
+    Parameters
+    ----------
+    images : dict name -> ndarray (H, W, 3)
+        RGB pixels in [0, 255]; sizes may differ.
+    captions : dict name -> str, optional
+        Text under each photo (e.g. the model's top prediction); default the name.
+    ncols : int
+        Photos per row.
+
+    Returns
+    -------
+    Figure
+    """
+    from ._checks import check_image, check_int
+
+    if not isinstance(images, dict) or not images:
+        raise TypeError("images must be a non-empty dict name -> (H, W, 3) image.")
+    captions = {} if captions is None else captions
+    unknown = sorted(set(captions) - set(images), key=str)
+    if unknown:
+        raise ValueError(f"captions name {unknown[0]!r}, which is not in images.")
+    ncols = min(check_int(ncols, "ncols"), len(images))
+    nrows = -(-len(images) // ncols)
+    fig = _figure((2.4 * ncols, 2.7 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, (name, image) in zip(axes.flat, images.items()):
+        ax.imshow(check_image(image, name=str(name)).astype(np.uint8))
+        ax.set_title(captions.get(name, str(name)), fontsize=9)
+        _clean(ax)
+    for ax in axes.flat[len(images):]:
+        ax.set_visible(False)
+    return fig
+
+
 def metric_bars(table, higher_is_better=None):
     """Mean ± standard deviation of each metric per method, one panel per metric.
 
@@ -490,4 +527,4 @@ def _direction(higher_is_better):
 
 
 __all__ = ["HIGHER_IS_BETTER", "curves", "ground_truth_grid", "heatmap", "lime_boundaries",
-           "lime_grid", "metric_bars", "normalize", "overlay", "overlay_array", "rise_masks", "show"]
+           "lime_grid", "metric_bars", "normalize", "overlay", "overlay_array", "photos", "rise_masks", "show"]

@@ -221,3 +221,15 @@ def test_metric_bars_mean_std_and_direction():
     assert len(plots.metric_bars(two_models).axes[0].patches) == 4
     with pytest.raises(ValueError, match="lacks columns"):
         plots.metric_bars(table.drop(columns="value"))
+
+
+def test_photos_contact_sheet(chelsea):
+    dark = (chelsea // 2).astype(np.uint8)
+    fig = plots.photos({"cat": chelsea, "dark cat": dark}, captions={"cat": "tabby (0.61)"})
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["tabby (0.61)", "dark cat"]
+    np.testing.assert_array_equal(axes[1].images[0].get_array(), dark)
+    with pytest.raises(ValueError, match="captions name 'dog'"):
+        plots.photos({"cat": chelsea}, captions={"dog": "?"})
+    with pytest.raises(TypeError, match="non-empty dict"):
+        plots.photos([chelsea])
