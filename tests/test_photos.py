@@ -151,6 +151,7 @@ def test_course_images_falls_back_on_the_shipped_photos(tmp_path):
         assert list(elephants) == [r["name"] for r in list_samples(imagenet_class="African elephant")]
         assert np.array_equal(elephants["elephant_herd"], sample_image("elephant_herd"))
         assert list(course["black_bear"]) == ["black_bear_night"]
+    assert [len(v) for v in course_images(root, limit=2).values()] == [2, 1]
     # Any class spelt as an ImageNet class with a shipped photo falls back too.
     assert list(course_images(tmp_path, classes=["ox"])["ox"]) == ["cattle_forest"]
 
@@ -165,6 +166,8 @@ def test_course_images_errors_name_the_problem_and_the_fix(tmp_path):
         course_images(tmp_path, classes="black_bear")
     with pytest.raises(ValueError, match="size must be given"):
         course_images(tmp_path, size=None)
+    with pytest.raises(ValueError, match="limit"):
+        course_images(tmp_path, limit=0)
     (tmp_path / "elephant").mkdir()
     shutil.copy(PHOTOS / "elephant_herd.jpg", tmp_path / "elephant" / "e.jpg")
     with pytest.raises(FileNotFoundError, match="none for black_bear.*leave that class out"):

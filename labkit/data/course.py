@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._checks import check_int
 from .folders import load_folder
 from .images import check_size
 from .samples import SAMPLES, list_samples, sample_image
@@ -109,7 +110,8 @@ def course_images(root="../data", classes=("African_elephant", "black_bear"), si
         As in :func:`load_image`: int -> shorter side resized then centre-cropped to a
         square (default 224, the classifiers' input); (height, width) -> exact resize.
     limit : int, optional
-        At most this many images per class (the first by file name; folders only).
+        At most this many images per class (the first by file name, or the first
+        shipped photos in :func:`list_samples` order).
 
     Returns
     -------
@@ -136,6 +138,7 @@ def course_images(root="../data", classes=("African_elephant", "black_bear"), si
     if check_size(size) is None:
         raise ValueError("size must be given (an int such as 224): the labs feed the images "
                          "to classifiers of fixed input size.")
+    limit = check_int(limit, "limit") if limit is not None else None
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f"root {root} is a file; point it at the folder that holds the "
@@ -160,8 +163,8 @@ def course_images(root="../data", classes=("African_elephant", "black_bear"), si
             raise ValueError(f"no folder for class {cls!r} under {root} and no shipped photo of "
                              f"it; add {root / cls}/ with its images, or choose among: "
                              f"{', '.join(have)}.")
-        images[cls] = {row["name"]: sample_image(row["name"], size=size)
-                       for row in list_samples(imagenet_class=imagenet_class)}
+        rows = list_samples(imagenet_class=imagenet_class)[:limit]
+        images[cls] = {row["name"]: sample_image(row["name"], size=size) for row in rows}
     return CourseImages(images, "samples", root)
 
 
