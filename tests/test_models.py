@@ -38,7 +38,8 @@ def test_mobilenet_classifies_the_bundled_photos(mobilenet, chelsea):
 
 
 def test_registry_names():
-    assert list_models()[:4] == ["mobilenet", "efficientnet_lite0", "resnet50", "xception"]
+    assert list_models()[:6] == ["mobilenet", "efficientnet_lite0", "efficientnet_lite1",
+                                 "efficientnet_lite2", "resnet50", "xception"]
     with pytest.raises(ValueError, match="unknown model 'vgg16'; choose one of"):
         load_model("vgg16")
     with pytest.raises(ValueError, match="weights must be 'imagenet' or None"):

