@@ -1,16 +1,18 @@
 """Images for the labs, offline: loading, bundled samples, class folders, gaze datasets
-in the MexCulture142 layout and a benchmark with exact object masks.
+in the MexCulture142 layout and a benchmark with exact object masks, and real photos with human-drawn masks.
 
 No TensorFlow here: ``import labkit.data`` stays fast.
 """
 from .benchmark import data_home, load_benchmark, make_benchmark
 from .folders import FolderDataset, load_folder
 from .images import load_image
+from .photos import load_photo_benchmark, photo_benchmark_root
 from .saliency import (SaliencyDataset, SaliencyItem, fixations_to_density,
                        load_saliency_dataset, read_density, read_fixations)
 from .samples import SAMPLES, list_samples, sample_image
 
 __all__ = ["SAMPLES", "FolderDataset", "SaliencyDataset", "SaliencyItem", "data_home",
            "fixations_to_density", "list_samples", "load_benchmark", "load_folder", "load_image",
+           "load_photo_benchmark", "photo_benchmark_root",
            "load_saliency_dataset", "make_benchmark", "read_density", "read_fixations",
            "sample_image"]
