@@ -43,9 +43,10 @@ def load_photo_benchmark(size=224, classes=None):
     of standard deviation 0.03 x the photo's longer side (about one degree of visual
     angle, the same kernel :func:`fixations_to_density` uses for one fixation), then
     scaled to max 1: "where the object is", softened so that PCC and SSIM do not reward
-    a map for hitting the annotator's exact outline. People looking at a photo fixate
-    faces and eyes more than bodies (Judd et al. 2009), so an object map is a weaker
-    reference than recorded gaze; use it to ask "is the map on the object?".
+    a map for hitting the annotator's exact outline. People looking at a photo dwell on
+    faces, heads and text rather than spreading over whole bodies (Judd et al., ICCV
+    2009), so an object map is a different reference from recorded gaze; use it to ask
+    "is the map on the object?".
 
     Parameters
     ----------
