@@ -75,7 +75,7 @@ def load_photo_benchmark(size=224, classes=None):
     --------
     >>> data = load_photo_benchmark()                                   # doctest: +SKIP
     >>> data.images.shape, data.masks.dtype, data.class_names           # doctest: +SKIP
-    ((16, 224, 224, 3), dtype('bool'), ('bear', 'bird', 'cat', 'dog', 'elephant'))
+    ((17, 224, 224, 3), dtype('bool'), ('bear', 'bird', 'cat', 'dog', 'elephant'))
     """
     if size is not None:
         size = check_int(size, "size", minimum=32)
