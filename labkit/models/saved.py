@@ -329,8 +329,8 @@ def _target_layer(model, given, meta, path):
     from ..explainers.cam import check_target_layer
     candidates = conv_layer_names(model)
     layer = given or meta.get("target_layer") or (candidates[-1] if candidates else None)
-    if given is not None:
-        check_target_layer(model, given, path.stem)
+    if layer is not None:
+        check_target_layer(model, layer, path.stem)
     return layer
 
 
@@ -405,7 +405,7 @@ def _logits_model(model, input_size, safe_mode, path):
         rebuilt.set_weights(model.get_weights())
     if units == 1:
         z = rebuilt.outputs[0]
-        rebuilt = keras.Model(rebuilt.inputs, keras.ops.concatenate([keras.ops.zeros_like(z), z],
+        rebuilt = keras.Model(rebuilt.inputs[0], keras.ops.concatenate([keras.ops.zeros_like(z), z],
                                                                     axis=-1), name=rebuilt.name)
     return rebuilt
 
