@@ -293,3 +293,25 @@ def test_registered_names_keep_their_meaning(tmp_path, monkeypatch):
         load_model("m.keras", weights=None)
     with pytest.raises(ValueError, match="or give the path of a saved .keras or .h5 model file"):
         load_model("my_model")
+
+
+def test_a_softmax_labkit_cannot_undo_is_refused_not_explained(tmp_path):
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3, name="conv")(inputs))
+    probabilities = keras.layers.Dense(3, activation="softmax")(x)
+    model = keras.Model(inputs, keras.layers.Reshape((3,))(probabilities))
+    model.save(tmp_path / "hidden.keras")
+    with pytest.raises(ValueError, match="outputs probabilities .*Grad-CAM needs the scores "
+                                         "before softmax"):
+        load_model(tmp_path / "hidden.keras", class_names=list("abc"), preprocess="none")
+
+
+def test_missing_preprocess_error_suggests_the_backbone_family(tmp_path):
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3)(inputs))
+    backbone = keras.Model(inputs, x, name="mobilenetv2_1.00_224")
+    outer_in = keras.Input((16, 16, 3))
+    keras.Model(outer_in, keras.layers.Dense(2)(backbone(outer_in))).save(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="pass preprocess= 'tf'.*the same as in training.*"
+                                         "'mobilenetv2_1.00_224'.*preprocess_input is 'tf'"):
+        load_model(tmp_path / "m.keras", class_names=["a", "b"])
