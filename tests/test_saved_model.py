@@ -24,7 +24,9 @@ def _softmax(z):
 def _functional(head, units=3, size=32, seed=0, free_size=False):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((None, None, 3) if free_size else (size, size, 3))
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    # As in Keras's image classification tutorial: augmentation, then rescaling.
+    augment = keras.Sequential([keras.layers.RandomFlip("horizontal")], name="augment")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(augment(inputs))
     x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(x)
     x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Conv2D(8, 3, activation="relu", name="conv2")(x)
@@ -43,7 +45,7 @@ def _pre_softmax(model, images):
     """The 'scores' layer's input times its kernel plus bias: the logits, computed by hand."""
     dense = model.get_layer("scores")
     features = keras.Model(model.inputs[0], model.get_layer("pool").output)(
-        images.astype(np.float32)).numpy()
+        images.astype(np.float32), training=False).numpy()
     kernel, bias = (w.numpy() for w in dense.weights)
     return features @ kernel + bias
 
@@ -57,8 +59,8 @@ def test_softmax_heads_are_undone_so_grad_cam_gets_logits(tmp_path, head):
     images = _images(4, 32)
     logits = _pre_softmax(model, images)
     np.testing.assert_allclose(clf.predict(images, output="logit"), logits, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(clf.predict(images), model(images.astype(np.float32)).numpy(),
-                               atol=1e-5)
+    expected = model(images.astype(np.float32), training=False).numpy()
+    np.testing.assert_allclose(clf.predict(images), expected, atol=1e-5)
     assert clf.input_size == (32, 32) and clf.target_layer == "conv2"
     assert clf.preprocess(np.float32(255.0)) == 255.0  # Rescaling first: raw pixels ("none")
     assert clf.input_range == (0.0, 255.0) and clf.name == "small"
@@ -97,7 +99,7 @@ def test_sigmoid_unit_becomes_two_logits(tmp_path):
     model.save(tmp_path / "binary.keras")
     clf = load_model(tmp_path / "binary.keras", class_names=["cat", "dog"])
     images = _images(4, 32)
-    p = model(images.astype(np.float32)).numpy()[:, 0]
+    p = model(images.astype(np.float32), training=False).numpy()[:, 0]
     np.testing.assert_allclose(clf.predict(images), np.stack([1 - p, p], axis=1), atol=1e-5)
     z = _pre_softmax(model, images)[:, 0]
     np.testing.assert_allclose(clf.predict(images, output="logit"),
@@ -176,7 +178,8 @@ def test_save_with_a_custom_preprocess_warns_and_asks_for_it_on_load(tmp_path):
     inputs = keras.Input((16, 16, 3))
     outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(
         keras.layers.Conv2D(3, 3, name="conv")(inputs)))
-    clf = labkit.Classifier(keras.Model(inputs, outputs), name="custom", preprocess=lambda x: x / 255,
+    clf = labkit.Classifier(keras.Model(inputs, outputs), name="custom",
+                            preprocess=lambda x: x / 255,
                             input_range=(0, 1), target_layer="conv", class_names=["a", "b"])
     with pytest.warns(UserWarning, match="custom function, which cannot be stored"):
         clf.save(tmp_path / "custom.keras")
@@ -215,8 +218,8 @@ def test_lambda_layers_need_safe_mode_false(tmp_path, suffix):
     assert err.value.__cause__ is None and err.value.__context__ is None  # ours, not Keras's
     clf = load_model(path, class_names=["a", "b"], preprocess="none", safe_mode=False)
     images = _images(2, 16)
-    np.testing.assert_allclose(clf.predict(images), model(images.astype(np.float32)).numpy(),
-                               atol=1e-5)
+    expected = model(images.astype(np.float32), training=False).numpy()
+    np.testing.assert_allclose(clf.predict(images), expected, atol=1e-5)
 
 
 def test_class_names_from_a_list_a_folder_or_a_text_file(tmp_path):
@@ -225,15 +228,17 @@ def test_class_names_from_a_list_a_folder_or_a_text_file(tmp_path):
     for name in ("zebra", "ant", "moth", ".ipynb_checkpoints"):
         (root / name).mkdir(parents=True)
     (root / "notes.txt").write_text("not a class")
-    assert load_model(tmp_path / "m.keras", class_names=root).class_names == ["ant", "moth", "zebra"]
+    from_folder = load_model(tmp_path / "m.keras", class_names=root)
+    assert from_folder.class_names == ["ant", "moth", "zebra"]
     names = tmp_path / "classes.txt"
     names.write_text("cat\ndog\n\nfox\n")
-    assert load_model(tmp_path / "m.keras", class_names=str(names)).class_names == ["cat", "dog", "fox"]
+    from_file = load_model(tmp_path / "m.keras", class_names=str(names))
+    assert from_file.class_names == ["cat", "dog", "fox"]
     with pytest.raises(ValueError, match="has 3 output units but 2 class names were given: give 3"):
         load_model(tmp_path / "m.keras", class_names=["cat", "dog"])
     with pytest.raises(ValueError, match="repeats \\['cat'\\]"):
         load_model(tmp_path / "m.keras", class_names=["cat", "dog", "cat"])
-    with pytest.raises(ValueError, match="does not say its class names: pass class_names= as a list"):
+    with pytest.raises(ValueError, match="does not say its class names: pass class_names= as a"):
         load_model(tmp_path / "m.keras")
     with pytest.raises(ValueError, match="neither a folder nor a text file"):
         load_model(tmp_path / "m.keras", class_names=str(tmp_path / "nowhere"))
@@ -270,7 +275,7 @@ def test_files_that_are_not_loadable_classifiers_get_one_sentence(tmp_path):
         load_model(tmp_path / "m.weights.h5")
     inputs = keras.Input((10,))
     keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(tmp_path / "tabular.keras")
-    with pytest.raises(ValueError, match=r"takes inputs of shape \[\(10,\)\].*\(height, width, 3\)"):
+    with pytest.raises(ValueError, match=r"takes inputs of shape \[\(10,\)\].*\(height, width"):
         load_model(tmp_path / "tabular.keras", class_names=["a", "b"])
     image_in = keras.Input((8, 8, 3))
     keras.Model(image_in, keras.layers.Conv2D(2, 1)(image_in)).save(tmp_path / "seg.keras")

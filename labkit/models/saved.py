@@ -252,10 +252,13 @@ def _class_names(given, meta, path):
 
 
 def _first_layer(model):
+    """The first layer that acts at inference: inputs and augmentation (Random*) skipped."""
     for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
+        if isinstance(layer, keras.layers.InputLayer) or type(layer).__name__.startswith("Random"):
             continue
-        return _first_layer(layer) if isinstance(layer, keras.Model) else layer
+        first = _first_layer(layer) if isinstance(layer, keras.Model) else layer
+        if first is not None:
+            return first
     return None
 
 
@@ -313,8 +316,8 @@ def _input_size(model, given, path):
     saved = tuple(model.inputs[0].shape[1:3])
     if given is None:
         if None in saved:
-            raise ValueError(f"{path.name} accepts any image size; pass input_size=(height, width), "
-                             "the size it was trained on (e.g. input_size=224).")
+            raise ValueError(f"{path.name} accepts any image size; pass input_size=(height, "
+                             "width), the size it was trained on (e.g. input_size=224).")
         return None
     from ..data.images import check_size
     size = check_size(given, "input_size")
