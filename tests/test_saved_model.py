@@ -320,3 +320,18 @@ def test_missing_preprocess_error_suggests_the_backbone_family(tmp_path):
     with pytest.raises(ValueError, match="pass preprocess= 'tf'.*the same as in training.*"
                                          "'mobilenetv2_1.00_224'.*preprocess_input is 'tf'"):
         load_model(tmp_path / "m.keras", class_names=["a", "b"])
+
+
+def test_an_unknown_custom_layer_is_named_with_the_fix(tmp_path):
+    @keras.saving.register_keras_serializable(package="labkit_test")
+    class Doubler(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3)(Doubler()(inputs)))
+    keras.Model(inputs, keras.layers.Dense(2)(x)).save(tmp_path / "custom_layer.keras")
+    del keras.saving.get_custom_objects()["labkit_test>Doubler"]  # a fresh kernel's view
+    with pytest.raises(ValueError, match="custom_layer.keras uses 'Doubler', which Keras "
+                                         "does not know: run the code that defines it"):
+        load_model(tmp_path / "custom_layer.keras", class_names=["a", "b"], preprocess="none")
