@@ -408,8 +408,8 @@ def _logits_model(model, input_size, safe_mode, path):
         rebuilt.set_weights(model.get_weights())
     if units == 1:
         z = rebuilt.outputs[0]
-        rebuilt = keras.Model(rebuilt.inputs[0], keras.ops.concatenate([keras.ops.zeros_like(z), z],
-                                                                    axis=-1), name=rebuilt.name)
+        two = keras.ops.concatenate([keras.ops.zeros_like(z), z], axis=-1)
+        rebuilt = keras.Model(rebuilt.inputs[0], two, name=rebuilt.name)
     return rebuilt
 
 
