@@ -44,6 +44,29 @@ def _with_activations(model, path, layer):
     return run
 
 
+def check_target_layer(model, layer_name, model_name):
+    """``(layer, path)`` of a CAM target layer in ``model`` (nested models included).
+
+    ``layer_name`` None means the last layer with a 4-D output. Raises a ValueError that
+    lists the candidates when the layer does not exist or is not convolutional.
+    """
+    candidates = conv_layer_names(model)
+    if not candidates:
+        raise ValueError(f"model {model_name!r} has no convolutional layer (no layer with a "
+                         "4-D (N, H, W, C) output): Grad-CAM and FEM need one. Use LIME or RISE.")
+    layer_name = layer_name or candidates[-1]
+    layer, path = find_layer(model, layer_name)
+    if layer is None:
+        raise ValueError(f"model {model_name!r} has no layer named {layer_name!r}. "
+                         f"The last convolutional layers are {candidates[-5:]}; "
+                         "labkit.models.conv_layer_names(model.model) lists them all.")
+    if len(layer.output.shape) != 4:
+        raise ValueError(f"layer {layer_name!r} has output shape {tuple(layer.output.shape)}; "
+                         "CAM methods need a convolutional layer with a (N, H, W, C) output, "
+                         f"such as {candidates[-1]!r}.")
+    return layer, path
+
+
 def activation_function(classifier, layer_name=None):
     """A compiled ``f(pixels (N,H,W,3) in [0,255]) -> (activations (N,h,w,C), logits)``.
 
@@ -51,23 +74,9 @@ def activation_function(classifier, layer_name=None):
     classifier and layer, so a second explanation costs one forward pass.
     """
     layer_name = layer_name or classifier.target_layer
-    candidates = conv_layer_names(classifier.model)
-    if not candidates:
-        raise ValueError(f"model {classifier.name!r} has no convolutional layer (no layer with a "
-                         "4-D (N, H, W, C) output): Grad-CAM and FEM need one. Use LIME or RISE.")
-    if layer_name is None:
-        layer_name = candidates[-1]
     key = (id(classifier), layer_name)
     if key not in _CACHE:
-        layer, path = find_layer(classifier.model, layer_name)
-        if layer is None:
-            raise ValueError(f"model {classifier.name!r} has no layer named {layer_name!r}. "
-                             f"The last convolutional layers are {candidates[-5:]}; "
-                             "labkit.models.conv_layer_names(model.model) lists them all.")
-        if len(layer.output.shape) != 4:
-            raise ValueError(f"layer {layer_name!r} has output shape {tuple(layer.output.shape)}; "
-                             "CAM methods need a convolutional layer with a (N, H, W, C) output, "
-                             f"such as {candidates[-1]!r}.")
+        layer, path = check_target_layer(classifier.model, layer_name, classifier.name)
         inner = _with_activations(classifier.model, path, layer)
 
         @tf.function(reduce_retracing=True)
@@ -78,7 +87,7 @@ def activation_function(classifier, layer_name=None):
                 score = tf.gather(logits, target, axis=1)
             return acts, logits, tape.gradient(score, acts)
 
-        _CACHE[key] = (layer_name, run)
+        _CACHE[key] = (layer.name, run)
     return _CACHE[key]
 
 

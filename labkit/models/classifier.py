@@ -139,6 +139,27 @@ class Classifier:
         return [Prediction(r + 1, int(i), self.class_ids[i], self.class_names[i], float(probs[i]))
                 for r, i in enumerate(order)]
 
+    def save(self, path):
+        """Save to a ``.keras`` file that ``labkit.load_model(path)`` reloads as this classifier.
+
+        The file is an ordinary Keras archive (``keras.saving.load_model`` opens it; the
+        model outputs logits) with one extra entry, ``labkit.json``, that holds the class
+        names and ids, the preprocessing and the target layer, so that labkit needs no
+        other argument to reload it. A custom preprocess function cannot be stored (a
+        warning says so): pass it again as ``load_model(path, preprocess=...)``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Ends in ``.keras``; an existing file is overwritten.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from .saved import save
+        return save(self, path)
+
     # -- classes and colours ----------------------------------------------------
     def class_index(self, target):
         """Resolve a class given as an index, a name or an id to its output index."""

@@ -200,7 +200,8 @@ def register(classifier):
 
 def _spec(name):
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {list_models()}.")
+        raise ValueError(f"unknown model {name!r}; choose one of {list_models()}, or give the "
+                         "path of a saved .keras or .h5 model file.")
     return MODELS[name]
 
 
@@ -232,16 +233,21 @@ def weights_path(name, *, download=True):
     )
 
 
-def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0):
-    """Build a registered ImageNet classifier, ready to be explained.
+def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0,
+               class_names=None, preprocess=None, input_size=None, target_layer=None,
+               safe_mode=True):
+    """Build a registered ImageNet classifier, or load a saved one, ready to be explained.
 
     Parameters
     ----------
-    name : str
-        One of :func:`list_models`. ``mobilenet`` and ``efficientnet_lite0/1/2`` work
-        offline.
+    name : str or path-like
+        One of :func:`list_models` (``efficientnet_lite0/1/2`` work offline, ``mobilenet``
+        where the Keras cache holds its weights), or the path of a saved Keras classifier: a
+        ``.keras`` or ``.h5`` file, e.g. your own transfer-learned model. Registered names
+        win over files of the same name.
     weights : {"imagenet", None}
-        ``None`` gives random weights (for tests and for the Adebayo sanity check).
+        Registered models only. ``None`` gives random weights (for tests and for the
+        Adebayo sanity check).
     batch_size : int
         Batch size of every model call.
     seed : int
@@ -249,11 +255,55 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
         model. Keras draws initial weights from its global generators, so this calls
         ``keras.utils.set_random_seed(seed)``, which also reseeds Python's, NumPy's and
         TensorFlow's global generators.
+    class_names : list of str, or path, optional
+        Saved files only. One name per output unit: a list, a folder holding one subfolder
+        per class (sorted names, the order of ``labkit.data.load_folder`` and Keras's
+        ``image_dataset_from_directory``), or a text file with one name per line. Default:
+        the names labkit stored with :meth:`Classifier.save`; otherwise an error.
+    preprocess : {"tf", "caffe", "torch", "none", "efficientnet_lite"} or callable, optional
+        Saved files only: how pixels in [0, 255] were scaled in training. "tf": x/127.5 - 1,
+        in [-1, 1] (MobileNet, Xception); "caffe": RGB to BGR minus the ImageNet mean
+        (ResNet50, VGG); "torch": x/255 then ImageNet mean/std; "none": raw [0, 255] (the
+        model rescales itself); "efficientnet_lite": (x - 127)/128. A callable maps float
+        pixels (N, H, W, 3) to model input, per channel, increasing. Default: what labkit
+        stored, or "none" when the model starts with a Rescaling or Normalization layer;
+        otherwise an error asking for it.
+    input_size : int or (int, int), optional
+        Saved files only, and only for a model saved with a free (None) image size:
+        (height, width) in pixels it was trained on.
+    target_layer : str, optional
+        Saved files only: the layer for Grad-CAM and FEM. Default: what labkit stored, else
+        the last layer with a 4-D output, nested backbones included.
+    safe_mode : bool
+        Saved files only. A file with a ``Lambda`` layer runs stored Python code when
+        loaded, so it is refused unless ``safe_mode=False`` (as in Keras): only for files
+        you trust.
 
     Returns
     -------
     Classifier
+        A saved model that ends in softmax (a ``Softmax`` layer, ``Activation("softmax")``
+        or a last layer with ``activation="softmax"``) is rebuilt to output the logits
+        before it, as Grad-CAM needs. A single sigmoid (or logit) unit z becomes the two
+        logits [0, z]: class 0 is the first class name, as in Keras's binary labels.
     """
+    from . import saved  # imports this module's preprocessing
+
+    if isinstance(name, str) and (name in _CUSTOM or name in MODELS):
+        file_only = {"class_names": class_names, "preprocess": preprocess,
+                     "input_size": input_size, "target_layer": target_layer}
+        given = [key for key, value in file_only.items() if value is not None]
+        given += [] if safe_mode is True else ["safe_mode"]
+        if given:
+            raise ValueError(f"{', '.join(g + '=' for g in given)} only apply to saved model "
+                             f"files, and {name!r} is a registered model.")
+    elif saved.is_model_path(name):
+        if weights != "imagenet":
+            raise ValueError("weights= only applies to registered models; a saved model file "
+                             "brings its own weights.")
+        return saved.load_saved_model(name, class_names=class_names, preprocess=preprocess,
+                                      input_size=input_size, target_layer=target_layer,
+                                      safe_mode=safe_mode, batch_size=batch_size)
     if name in _CUSTOM:
         return _CUSTOM[name]
     if weights not in ("imagenet", None):
