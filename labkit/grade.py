@@ -36,7 +36,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,6 @@ LIME_METHODS = ("lime", "lime_package")
 MAP_METHODS = ("rise", "gradcam", "fem")
 DEFAULT_NUM_FEATURES = 5
 DEFAULT_TOP_PERCENT = 20.0
-_HIDE = ("hide_color", None)
 
 #: Every gradable parameter: (kind, minimum, maximum) for numbers, (kind, choices) for
 #: strings. Upper bounds keep one explanation under a minute on a course laptop.
@@ -56,7 +55,7 @@ PARAMS = {
     "n_segments": ("int", 2, 1000),
     "compactness": ("float", 1e-3, 1000.0),
     "segmentation": ("choice", ("slic", "quickshift", "felzenszwalb")),
-    "hide_color": _HIDE,
+    "hide_color": ("hide_color",),
     "kernel_width": ("float", 1e-6, 100.0),
     "alpha": ("float", 0.0, 1e6),
     "top_labels": ("int", 1, 10),
@@ -186,7 +185,8 @@ def read_submission(path):
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise SubmissionError(f"{path.name} is not a UTF-8 text file; submit a JSON file.") from None
+        raise SubmissionError(f"{path.name} is not a UTF-8 text file; submit a JSON "
+                              "file.") from None
     except json.JSONDecodeError as error:
         raise SubmissionError(f"{path.name} is not valid JSON: {error.msg} at line "
                               f"{error.lineno}, column {error.colno}.") from None
@@ -266,7 +266,6 @@ class GradeReport:
     grading_set: str
     model: str
     cores: int
-    extras: dict = field(default_factory=dict)
 
     def table(self):
         import pandas as pd
