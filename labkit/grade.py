@@ -197,7 +197,7 @@ def default_grading_set(size=224):
     from . import data
 
     if hasattr(data, "load_photo_benchmark"):
-        return "photo benchmark (real photos, COCO masks)", data.load_photo_benchmark()
+        return "photo benchmark (real photos, COCO masks)", data.load_photo_benchmark(size=size)
     return "offline benchmark, test split (synthetic)", data.load_benchmark(split="test", size=size)
 
 

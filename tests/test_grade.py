@@ -18,6 +18,12 @@ def benchmark():
     return labkit.data.load_benchmark(split="test")
 
 
+def test_default_grading_set_has_a_mask_per_image():
+    name, dataset = grade.default_grading_set()
+    assert "benchmark" in name and len(dataset) >= 3
+    assert all(item.mask is not None and item.mask.any() for item in dataset)
+
+
 def _write(tmp_path, submission, name="submission.json"):
     path = tmp_path / name
     path.write_text(json.dumps(submission))
