@@ -14,7 +14,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # Kernels from this environment, never a user-wide "python3" kernelspec pointing elsewhere.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test notebooks bench check-browser keras-cache
+.PHONY: lab test notebooks bench check-browser keras-cache student
 
 lab: $(VENV)/.installed-lab keras-cache
 	$(PY) -m jupyter lab notebooks/
@@ -29,6 +29,10 @@ notebooks: $(VENV)/.installed-test keras-cache
 
 bench: $(VENV)/.installed-lab keras-cache
 	$(PY) -m labkit.bench
+
+# For instructors: student versions (solutions stubbed, answers emptied) and the answer key.
+student: $(VENV)/.installed-test
+	$(PY) -m labkit.instructor build notebooks/ build/
 
 # For instructors: do the labs run in a real browser on this machine?
 check-browser: $(VENV)/.installed-test keras-cache

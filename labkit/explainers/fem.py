@@ -3,6 +3,32 @@ from .._tf import tf
 from .cam import activation_function, upsample
 
 
+def fem_map(activations, k=2.0):
+    """FEM at the layer's resolution, from one image's activations (see :func:`fem`).
+
+    Parameters
+    ----------
+    activations : array-like, shape (h, w, C)
+    k : float, > 0
+
+    Returns
+    -------
+    low_res : ndarray, shape (h, w), float32
+        ``sum_c mean(A_c) * [A_c > mean(A_c) + k * std(A_c)]``, spatial statistics per
+        channel (population standard deviation).
+    channel_weights : ndarray, shape (C,), float32
+        ``mean(A_c)``.
+    active_fraction : float
+        Share of locations above threshold, over all channels.
+    """
+    acts = tf.constant(activations, tf.float32)
+    mean = tf.reduce_mean(acts, axis=(0, 1))
+    std = tf.math.reduce_std(acts, axis=(0, 1))
+    binary = tf.cast(acts > mean + k * std, tf.float32)
+    low = tf.reduce_sum(binary * mean, axis=-1)
+    return low.numpy(), mean.numpy(), float(tf.reduce_mean(binary))
+
+
 def fem(model, pixels, target, *, seed=0, progress=False, layer=None, k=2.0):
     """FEM saliency: k-sigma thresholding of a convolutional layer's feature maps.
 
@@ -36,10 +62,7 @@ def fem(model, pixels, target, *, seed=0, progress=False, layer=None, k=2.0):
         raise ValueError(f"k must be positive (standard deviations above the mean), got {k}.")
     name, run = activation_function(model, layer)
     acts, _, _ = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
-    mean = tf.reduce_mean(acts, axis=(1, 2), keepdims=True)
-    std = tf.math.reduce_std(acts, axis=(1, 2), keepdims=True)
-    binary = tf.cast(acts > mean + k * std, tf.float32)
-    low = tf.reduce_sum(binary * mean, axis=-1)[0].numpy()
-    extras = {"layer": name, "low_res": low, "channel_weights": mean[0, 0, 0].numpy(),
-              "active_fraction": float(tf.reduce_mean(binary))}
+    low, weights, active = fem_map(acts[0], k)
+    extras = {"layer": name, "low_res": low, "channel_weights": weights,
+              "active_fraction": active}
     return upsample(low, pixels.shape[:2]), extras, {"layer": name, "k": float(k)}

@@ -3,6 +3,27 @@ from .._tf import tf
 from .cam import activation_function, upsample
 
 
+def gradcam_map(activations, gradients):
+    """Grad-CAM at the layer's resolution, from one image's activations and gradients.
+
+    Parameters
+    ----------
+    activations, gradients : array-like, shape (h, w, C)
+        The layer's activations A and the gradients of the class logit with respect to them.
+
+    Returns
+    -------
+    low_res : ndarray, shape (h, w), float32, >= 0
+        ``ReLU(sum_k w_k A_k)``.
+    channel_weights : ndarray, shape (C,), float32
+        ``w_k``, the spatial mean of the gradients of channel k.
+    """
+    acts = tf.constant(activations, tf.float32)
+    weights = tf.reduce_mean(tf.constant(gradients, tf.float32), axis=(0, 1))
+    low = tf.nn.relu(tf.reduce_sum(acts * weights, axis=-1))
+    return low.numpy(), weights.numpy()
+
+
 def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     """Grad-CAM saliency of ``target`` at ``layer``.
 
@@ -23,8 +44,7 @@ def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     """
     name, run = activation_function(model, layer)
     acts, _, grads = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
-    weights = tf.reduce_mean(grads, axis=(1, 2))  # (1, C)
-    low = tf.nn.relu(tf.reduce_sum(acts * weights[:, None, None, :], axis=-1))[0].numpy()
-    extras = {"layer": name, "low_res": low, "channel_weights": weights[0].numpy()}
+    low, weights = gradcam_map(acts[0], grads[0])
+    extras = {"layer": name, "low_res": low, "channel_weights": weights}
     return upsample(low, pixels.shape[:2]), extras, {"layer": name}
 
