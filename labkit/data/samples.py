@@ -64,6 +64,8 @@ def _photo(name):
 _CAMERATRAPAI = "google/cameratrapai @6520b8368750604257c87e59284c6c735d95b006, test_data/"
 _CAMERATRAPS = ("microsoft/CameraTraps @56d0c16214182934dc832485c1629f48bd7420cf, "
                 "api/detector_synchronous/example/sample_input/test_images/")
+_GALLERY = ("microsoft/CameraTraps @9b1d4764c87b8b747fea446704e642970cf78a1e, "
+            "demo/static/gallery/")
 _SERENGETI = "Snapshot Serengeti (University of Minnesota Lion Center; Swanson et al. 2015)"
 _NACTI = "North American Camera Trap Images (NACTI; Tabak et al. 2019)"
 _CDLA = "CDLA-Permissive-1.0"
@@ -84,6 +86,18 @@ PHOTOS = [
            "The same elephant one second later, a foot lifted towards the camera. "
            "efficientnet_lite0: African elephant; mobilenet: tusker.", "African elephant",
            _photo("elephant_foot")),
+    Sample("elephant_grass", "labkit", _CDLA, _SERENGETI,
+           _GALLERY + "S5_E01_R3_IMAG0336.JPG; Snapshot Serengeti via LILA BC (identified by "
+           "its Snapshot Serengeti image ID)",
+           "An African elephant in profile, trunk curled, in tall dry grass under a blue sky, "
+           "daytime. efficientnet_lite0: tusker; mobilenet: African elephant (tusker second).",
+           "African elephant", _photo("elephant_grass")),
+    Sample("elephant_dusk", "labkit", _CDLA, _SERENGETI,
+           _GALLERY + "S6_J06_R2_IMAG0033.JPG; Snapshot Serengeti via LILA BC (identified by "
+           "its Snapshot Serengeti image ID)",
+           "An African elephant facing the camera on an open grass plain at dusk, backlit, its "
+           "long shadow in front. Both models say Indian elephant (African elephant third).",
+           "African elephant", _photo("elephant_dusk")),
     Sample("black_bear_night", "labkit", _CDLA, _NACTI,
            _CAMERATRAPAI + "american_black_bear.jpg; NACTI via LILA BC",
            "An American black bear in a conifer forest at night, infrared (greyscale). Both "
