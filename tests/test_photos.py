@@ -42,8 +42,25 @@ def test_every_shipped_photo_is_a_small_jpeg_and_a_sample():
         image = sample_image(path.stem, size=None)
         assert image.shape[2] == 3 and max(image.shape[:2]) <= 640
         assert image.std() > 10  # a real photo, not a blank
-    # ...and every photo sample has its file.
-    assert {s.name for s in SAMPLES.values() if s.package == "labkit"} == {p.stem for p in files}
+    # ...and every photo sample has its file (the COCO ones live in the photo benchmark).
+    assert {s.name for s in SAMPLES.values()
+            if s.package == "labkit" and not s.origin.startswith("Microsoft COCO")} == \
+        {p.stem for p in files}
+
+
+def test_coco_samples_are_photo_benchmark_images_with_their_attribution():
+    from labkit.data import load_photo_benchmark
+    coco = [s for s in SAMPLES.values() if s.origin.startswith("Microsoft COCO")]
+    assert {s.imagenet_class for s in coco} == {"African elephant", "American black bear"}
+    text = (ATTRIBUTION.parent.parent / "groundtruth" / "ATTRIBUTION.md").read_text("utf-8")
+    bench = {item.image_path.stem: item.image for item in load_photo_benchmark(size=None)}
+    for sample in coco:
+        coco_id = re.search(r"/0*(\d+)\.jpg", sample.origin).group(1)
+        row = next(line for line in text.splitlines() if f"| {coco_id} |" in line)
+        url = {"CC BY 2.0": "/licenses/by/2.0/", "CC BY-SA 2.0": "/licenses/by-sa/2.0/"}
+        assert url[sample.licence] in row  # the licence COCO records for the photo
+        stem = re.search(r"Images/(\w+)\.jpg", row).group(1)
+        np.testing.assert_array_equal(sample_image(sample.name, size=None), bench[stem])
 
 
 def test_every_shipped_photo_is_attributed_with_an_allowed_licence():

@@ -52,10 +52,10 @@ def _sklearn(filename):
     return load
 
 
-def _photo(name):
+def _photo(name, folder="photos"):
     # Read the bytes through importlib.resources so the photos load from a wheel or a zip too.
     def load():
-        return load_image(resources.files(__package__).joinpath("photos", f"{name}.jpg").read_bytes())
+        return load_image(resources.files(__package__).joinpath(folder, f"{name}.jpg").read_bytes())
     return load
 
 
@@ -69,7 +69,17 @@ _GALLERY = ("microsoft/CameraTraps @9b1d4764c87b8b747fea446704e642970cf78a1e, "
 _SERENGETI = "Snapshot Serengeti (University of Minnesota Lion Center; Swanson et al. 2015)"
 _NACTI = "North American Camera Trap Images (NACTI; Tabak et al. 2019)"
 _CDLA = "CDLA-Permissive-1.0"
+# Two COCO photos of the photo benchmark double as samples (the clearest elephant and black
+# bear we could license); their sources are in groundtruth/ATTRIBUTION.md.
+_COCO = "Microsoft COCO 2017 (Lin et al. 2014), see labkit/data/groundtruth/ATTRIBUTION.md: "
 PHOTOS = [
+    Sample("elephant_waterhole", "labkit", "CC BY-SA 2.0", "Flickr photographer of COCO 286994",
+           _COCO + "val2017/000000286994.jpg, http://farm3.staticflickr.com/2879/"
+           "9593058971_c198b320ee_z.jpg",
+           "An African elephant drinking at a waterhole, more elephants and acacias behind, "
+           "daytime. efficientnet_lite0: African elephant; mobilenet: water buffalo (African "
+           "elephant in its top 5).", "African elephant",
+           _photo("Images/elephant_N_3", folder="groundtruth")),
     Sample("elephant_herd", "labkit", _CDLA, _SERENGETI,
            _CAMERATRAPAI + "african_elephants.jpg; Snapshot Serengeti via LILA BC",
            "A herd of African elephants, small in a dry savanna with bare trees, daytime. Both "
@@ -98,6 +108,13 @@ PHOTOS = [
            "An African elephant facing the camera on an open grass plain at dusk, backlit, its "
            "long shadow in front. Both models say Indian elephant (African elephant third).",
            "African elephant", _photo("elephant_dusk")),
+    Sample("black_bear_grass", "labkit", "CC BY-SA 2.0", "Flickr photographer of COCO 229997",
+           _COCO + "val2017/000000229997.jpg, http://farm3.staticflickr.com/2771/"
+           "4517379000_2189421767_z.jpg",
+           "An American black bear sitting in green grass among black vultures, daytime. "
+           "efficientnet_lite0: American black bear; mobilenet: chimpanzee (black bear in its "
+           "top 5): black birds and a black bear share the colour that matters.",
+           "American black bear", _photo("Images/bear_N_1", folder="groundtruth")),
     Sample("black_bear_night", "labkit", _CDLA, _NACTI,
            _CAMERATRAPAI + "american_black_bear.jpg; NACTI via LILA BC",
            "An American black bear in a conifer forest at night, infrared (greyscale). Both "
