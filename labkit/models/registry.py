@@ -17,6 +17,7 @@ import numpy as np
 
 from .._checks import check_seed
 from .._tf import keras
+from .backend import check_backend
 from .classifier import Classifier
 
 
@@ -227,7 +228,8 @@ def weights_path(name, *, download=True):
     )
 
 
-def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0):
+def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0,
+               backend="auto", precision="f32"):
     """Build a registered ImageNet classifier, ready to be explained.
 
     Parameters
@@ -243,23 +245,33 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
         model. Keras draws initial weights from its global generators, so this calls
         ``keras.utils.set_random_seed(seed)``, which also reseeds Python's, NumPy's and
         TensorFlow's global generators.
+    backend : {"auto", "tensorflow", "openvino"}
+        What runs forward-only calls (predict, LIME, RISE, insertion/deletion): see
+        :class:`Classifier`. "auto" uses OpenVINO (converted once, cached on disk) and
+        falls back to TensorFlow with a warning if conversion fails.
+    precision : {"f32", "bf16"}
+        OpenVINO inference precision; "bf16" is a faster, inexact opt-in.
 
     Returns
     -------
     Classifier
     """
+    check_backend(backend, precision)
     if name in _CUSTOM:
-        return _CUSTOM[name]
+        custom = _CUSTOM[name]
+        if (backend, precision) == (custom._backend_request, custom.precision):
+            return custom
+        return custom.with_backend(backend, precision=precision)
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
     seed = check_seed(seed)
     if weights is None and seed is None:
         raise TypeError("seed must be an integer for random weights, so the model is reproducible.")
-    return _load(name, weights, batch_size, None if weights else seed)
+    return _load(name, weights, batch_size, None if weights else seed, backend, precision)
 
 
 @functools.lru_cache(maxsize=8)
-def _load(name, weights, batch_size, seed=None):
+def _load(name, weights, batch_size, seed=None, backend="auto", precision="f32"):
     # Cached: switching models in a notebook dropdown must not rebuild them.
     spec = _spec(name)
     path = weights_path(name) if weights == "imagenet" else None
@@ -269,4 +281,4 @@ def _load(name, weights, batch_size, seed=None):
     wnids, names = imagenet_classes()
     return Classifier(model, name=name, preprocess=spec.preprocess, input_range=spec.input_range,
                       target_layer=spec.target_layer, class_names=names, class_ids=wnids,
-                      batch_size=batch_size)
+                      batch_size=batch_size, backend=backend, precision=precision)
