@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from .._tf import tf
+from .._tf import keras, tf
 
 BACKENDS = ("auto", "tensorflow", "openvino")
 PRECISIONS = ("f32", "bf16")
@@ -87,11 +87,17 @@ def model_key(classifier, shape):
 
     digest = hashlib.blake2b(digest_size=16)
     model = classifier.model
-    try:
-        digest.update(model.to_json().encode())
-    except Exception:  # layers without a serialisable config: their classes and names
-        digest.update(repr([(type(l).__qualname__, l.name) for l in model._flatten_layers()])
-                      .encode())
+    # Layer types and configurations, without names: Keras numbers auto-generated names
+    # per process, so the same model built twice must give the same key.
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.Model):  # its config lists its layers by name
+            digest.update(type(layer).__qualname__.encode())
+            continue
+        try:
+            config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        except Exception:  # a custom layer without get_config
+            config = {}
+        digest.update(f"{type(layer).__qualname__}{config}".encode())
     for weight in model.weights:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
     digest.update(_code_digest(classifier.preprocess))
