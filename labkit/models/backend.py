@@ -1,14 +1,14 @@
 """Inference backends of a :class:`~labkit.models.Classifier`: TensorFlow or OpenVINO.
 
 LIME, RISE and the insertion/deletion curves spend their time in forward passes. The
-whole forward path (resize, preprocessing, model) is converted once to an OpenVINO
+forward path (preprocessing and model) is converted once to an OpenVINO
 graph, which runs about 3x faster than TensorFlow on the course's CPUs at the same f32
 precision (README, "Speed": ONNX Runtime was measured too; OpenVINO converts the
 ``tf.function`` directly, with no tf2onnx/onnx pins against TensorFlow 2.21, and offers
 bf16 inference on CPUs that support it).
 
 Converted graphs are cached in ``data_home()/openvino``, keyed by a content hash of
-the architecture, the weights, the preprocessing code, the pixel input size and the
+the architecture, the weights, the preprocessing code, the model input size and the
 OpenVINO version. The batch dimension is left free in the stored graph and fixed when
 it is compiled, so one conversion serves every batch size. Each entry records the
 SHA-256 of its files: a corrupt or half-written entry is detected and rebuilt.
@@ -25,7 +25,7 @@ from .._tf import keras, tf
 BACKENDS = ("auto", "tensorflow", "openvino")
 PRECISIONS = ("f32", "bf16")
 #: Bumped when the stored graph changes meaning, to invalidate old cache entries.
-_FORMAT = 1
+_FORMAT = 2
 
 
 class ConversionError(RuntimeError):
@@ -111,7 +111,10 @@ def _sha256(path):
 
 
 class OpenVINORuntime:
-    """The classifier's forward path as OpenVINO graphs, one per pixel input size.
+    """The classifier's preprocessing and model as one OpenVINO graph.
+
+    Images of another size than the model input are first resized by TensorFlow (its
+    antialiased resize has no OpenVINO equivalent), exactly as the TensorFlow path does.
 
     Parameters
     ----------
@@ -138,15 +141,18 @@ class OpenVINORuntime:
         self.classifier = classifier
         self.precision = precision
         self.conversions = 0
-        self._models, self._requests = {}, {}
-        self._model(classifier.input_size)  # convert (or load) now, so failures show at load
+        self._requests = {}
+        self._graph = self._load_or_convert(classifier.input_size)  # failures show at load
 
     def __call__(self, batch):
         """Logits (N, C) float32 of a float32 batch (N, H, W, 3) of pixels in [0, 255]."""
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.shape[1:3] != self.classifier.input_size:
+            batch = self.classifier.resize_to_input(batch).numpy()
+        batch = np.ascontiguousarray(batch)
         key = batch.shape
         if key not in self._requests:
-            model = self._model(batch.shape[1:3]).clone()
+            model = self._graph.clone()
             model.reshape(list(batch.shape))
             config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
             compiled = self._core.compile_model(model, "CPU", config)
@@ -154,12 +160,6 @@ class OpenVINORuntime:
         request = self._requests[key]
         request.infer({0: batch}, share_inputs=True)
         return request.get_output_tensor(0).data.copy()
-
-    def _model(self, shape):
-        shape = tuple(int(v) for v in shape)
-        if shape not in self._models:
-            self._models[shape] = self._load_or_convert(shape)
-        return self._models[shape]
 
     def _load_or_convert(self, shape):
         folder = cache_dir()
@@ -187,7 +187,8 @@ class OpenVINORuntime:
     def _convert(self, shape):
         classifier = self.classifier
         spec = tf.TensorSpec((None,) + shape + (3,), tf.float32)
-        forward = tf.function(classifier.forward, input_signature=[spec])
+        forward = tf.function(lambda x: classifier.model(classifier.preprocess(x), training=False),
+                              input_signature=[spec])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
