@@ -1,6 +1,10 @@
 """Speed benchmark of the explainers against the model's own inference time.
 
-Run ``python -m labkit.bench`` (``--quick`` for a smoke run). Every explainer is
+Run ``python -m labkit.bench`` (``--quick`` for a smoke run; EfficientNet-Lite0 and
+mobilenet by default). LIME, RISE and the curves run on the classifier's backend
+(OpenVINO under "auto") and are compared with TensorFlow's inference of the same number
+of images, at the rate measured in the same repeat, and with the backend's own
+inference; Grad-CAM and FEM stay on TensorFlow. Every explainer is
 timed next to a baseline measured in the same run, in the same repeat, right before
 it: on a machine shared with other work, absolute seconds drift by a factor of two
 within minutes while the paired ratio stays put, so the ratios are what count. Each
