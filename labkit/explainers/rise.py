@@ -91,14 +91,15 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
     n_batches = math.ceil(num_masks / b)
     checkpoints = {math.ceil(n_batches * (k + 1) / snapshots) for k in range(snapshots)}
 
-    pixels = pixels.astype(np.float32)
+    detail = pixels.astype(np.float32) - baseline
     total = np.zeros((height, width), np.float64)
     kept, running = 0.0, []
     for i in track(range(n_batches), progress, "RISE"):
         masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
                                   up_size, (height, width))
-        keep = masks[..., None]
-        probs = model.predict(keep * pixels + (1.0 - keep) * baseline)
+        masked = masks[..., None] * detail  # M * I + (1 - M) * baseline, in two passes
+        masked += baseline
+        probs = model.predict(masked)
         total += np.tensordot(probs[:, target], masks, axes=1)
         kept += float(masks.sum())
         if i + 1 in checkpoints:
