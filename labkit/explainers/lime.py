@@ -205,7 +205,6 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
         pixels.astype(np.float64), model.predict, labels=(target,), top_labels=None,
         hide_color=hide_color, num_features=int(segments.max()) + 1, num_samples=num_samples,
         batch_size=model.batch_size, segmentation_fn=lambda _: segments, random_seed=seed,
-        progress_bar=progress is True,  # its own tqdm bar; a callback cannot be passed
     )
     weights = np.zeros(int(segments.max()) + 1, np.float32)
     for feature, weight in result.local_exp[target]:
