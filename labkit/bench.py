@@ -1,6 +1,10 @@
 """Speed benchmark of the explainers against the model's own inference time.
 
-Run ``python -m labkit.bench`` (``--quick`` for a smoke run). Every explainer is
+Run ``python -m labkit.bench`` (``--quick`` for a smoke run; EfficientNet-Lite0 and
+mobilenet by default). LIME, RISE and the curves run on the classifier's backend
+(OpenVINO under "auto") and are compared with TensorFlow's inference of the same number
+of images, at the rate measured in the same repeat, and with the backend's own
+inference; Grad-CAM and FEM stay on TensorFlow. Every explainer is
 timed next to a baseline measured in the same run, in the same repeat, right before
 it: on a machine shared with other work, absolute seconds drift by a factor of two
 within minutes while the paired ratio stays put, so the ratios are what count. Each
@@ -28,21 +32,31 @@ import numpy as np
 
 #: Largest acceptable value of each row: a ratio, or megabytes for memory.
 TARGETS = {
+    "lime_vs_tf": 0.4,
+    "lime_vs_runtime": 1.15,
+    "rise_vs_tf": 0.4,
+    "rise_vs_runtime": 1.15,
+    "curves_vs_tf": 0.4,
+    "curves_vs_runtime": 1.15,
     "lime_vs_package": 0.5,
-    "lime_vs_inference": 1.15,
-    "rise_vs_inference": 1.15,
     "rise_peak_memory": 300.0,
     "gradcam_vs_forward": 3.0,
     "fem_vs_forward": 3.0,
+    "max_logit_diff": 1e-3,
 }
-FULL = dict(num_samples=500, num_masks=1000, memory_masks=4000, n_segments=50, cam_calls=10)
-QUICK = dict(num_samples=40, num_masks=40, memory_masks=64, n_segments=20, cam_calls=2)
+#: Rows reported without a target.
+INFO = ("runtime_inference", "bf16_lime_pcc", "bf16_rise_pcc", "load_first", "load_second")
+MODELS = ("efficientnet_lite0", "mobilenet")
+FULL = dict(num_samples=500, num_masks=1000, memory_masks=4000, n_segments=50, cam_calls=10,
+            steps=50, tf_images=128)
+QUICK = dict(num_samples=40, num_masks=40, memory_masks=64, n_segments=20, cam_calls=2,
+             steps=10, tf_images=8)
 
 
-def _load(model, weights):
+def _load(model, weights, **kwargs):
     from .models import load_model
 
-    return load_model(model, weights=weights)
+    return load_model(model, weights=weights, **kwargs)
 
 
 def _image(model):
@@ -59,11 +73,11 @@ def _timed(fn):
 
 def _trace_count(model):
     """How many times the model's compiled graphs have been traced so far."""
-    from .explainers import cam, lime, rise
+    from .explainers import cam
 
-    fns = [model._forward] + list(lime._GRAPHS.values()) + list(rise._GRAPHS.values())
-    fns += [run for _, run in cam._CACHE.values()]
-    return sum(f.experimental_get_tracing_count() for f in fns)
+    fns = [model._forward] + [run for _, run in cam._CACHE.values()]
+    compiled = 0 if model._runtime is None else len(model._runtime._requests)
+    return sum(f.experimental_get_tracing_count() for f in fns) + compiled
 
 
 def _rss_kb(field):
@@ -123,8 +137,27 @@ def _memory_in_subprocess(model, weights, num_masks):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=3, echo=True):
-    """Time the explainers against inference and return the report rows.
+def _load_times(model, weights):
+    """Seconds of ``load_model`` in two fresh processes sharing an empty cache folder:
+    the first converts, the second reads the converted graph."""
+    import tempfile
+
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import json, sys, time; from labkit.models import load_model; t = time.perf_counter();"
+            "c = load_model(sys.argv[1], weights=json.loads(sys.argv[2]));"
+            "print(json.dumps([time.perf_counter() - t, c._runtime.conversions]))")
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, LABKIT_DATA=home, PYTHONPATH=os.pathsep.join(
+            [package_parent] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        return [json.loads(subprocess.run(
+            [sys.executable, "-c", code, model, json.dumps(weights)], env=env,
+            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+            for _ in range(2)]
+
+
+def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory=True,
+        echo=True):
+    """Time the explainers against inference on both backends and return the report rows.
 
     Parameters
     ----------
@@ -136,6 +169,8 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=3, echo=T
         Small sample counts: checks that the benchmark runs, says nothing about speed.
     repeats : int, >= 1
         Timed repetitions of every measure; rows report medians.
+    memory : bool
+        Also measure RISE's peak memory (a fresh process, ``memory_masks`` masks).
     echo : bool
         Print the table.
 
@@ -145,50 +180,69 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=3, echo=T
         ``settings`` (what was run), ``rows`` (list of dicts with ``name``, ``what``,
         ``seconds``, ``baseline``, ``baseline_seconds``, ``ratio``, ``cpu_ratio``,
         ``value``, ``target``, ``verdict`` "PASS"/"MISS"/"" and ``unit``), and
-        ``retraced`` (graph traces during the timed runs; 0 expected).
+        ``retraced`` (graph traces or runtime compilations during the timed runs; 0
+        expected).
     """
+    from .data import sample_image
     from .explainers import explain
     from .explainers.lime import segment
+    from .metrics import deletion, insertion
 
     settings = dict(QUICK if quick else FULL, model=model, weights=weights, repeats=repeats,
                     quick=quick)
     classifier = _load(model, weights)
+    reference = classifier.with_backend("tensorflow")
     image = _image(classifier)
     pixels = image.astype(np.float32)
     b = classifier.batch_size
-    ns, nm = settings["num_samples"], settings["num_masks"]
+    ns, nm, steps = settings["num_samples"], settings["num_masks"], settings["steps"]
+    nc = 2 * (steps + 1)
     segments = segment(pixels, n_segments=settings["n_segments"])
     lime_args = dict(seed=0, num_samples=ns, segments=segments, hide_color=None)
-    batch = {n: np.repeat(pixels[None], n, axis=0) for n in {ns, nm}}
+    batch = {n: np.repeat(pixels[None], n, axis=0) for n in {ns, nm, nc, settings["tf_images"]}}
+    rise_map = explain(classifier, image, "rise", seed=0, num_masks=b).saliency
+
+    def curves():
+        insertion(classifier, image, rise_map, target=None, steps=steps)
+        deletion(classifier, image, rise_map, target=None, steps=steps)
 
     tasks = {
+        "tf_inference": lambda: reference.predict(batch[settings["tf_images"]]),
         "inference_lime": lambda: classifier.predict(batch[ns]),
         "lime": lambda: explain(classifier, image, "lime", **lime_args),
         "lime_package": lambda: explain(classifier, image, "lime_package", **lime_args),
         "inference_rise": lambda: classifier.predict(batch[nm]),
         "rise": lambda: explain(classifier, image, "rise", seed=0, num_masks=nm),
+        # the curves score steps + 1 images twice (insertion, deletion), in that batching
+        "inference_curves": lambda: [classifier.predict(batch[nc][:steps + 1]) for _ in "id"],
+        "curves": curves,
     }
     for method in ("gradcam", "fem"):
         tasks[method] = (lambda m: lambda: [explain(classifier, image, m)
                                             for _ in range(settings["cam_calls"])])(method)
-    tasks["forward"] = lambda: [classifier.predict(pixels[None])
+    tasks["forward"] = lambda: [reference.predict(pixels[None])
                                 for _ in range(settings["cam_calls"])]
 
-    # Warm-up: trace every graph at the timed shapes, fill the segmentation cache.
+    # Warm-up: trace and compile every graph at the timed shapes, fill caches.
+    reference.predict(batch[ns][:b])
+    reference.predict(pixels[None])
     classifier.predict(batch[ns][:b])
     classifier.predict(pixels[None])
-    explain(classifier, image, "lime", **dict(lime_args, num_samples=b))
+    explain(classifier, image, "lime", **dict(lime_args, num_samples=b + 1))
     explain(classifier, image, "lime_package", **dict(lime_args, num_samples=b))
-    explain(classifier, image, "rise", seed=0, num_masks=b)
     explain(classifier, image, "gradcam")
     explain(classifier, image, "fem")
+    curves()
 
-    traces = _trace_count(classifier)
+    traces = _trace_count(classifier) + _trace_count(reference)
     times = {name: [] for name in tasks}
     for _ in range(repeats):
         for name, fn in tasks.items():  # each explainer right after its baseline
             times[name].append(_timed(fn))
-    retraced = _trace_count(classifier) - traces
+    retraced = _trace_count(classifier) + _trace_count(reference) - traces
+
+    tf_rate = np.array([settings["tf_images"] / t for t, _ in times["tf_inference"]])
+    tf_cpu_rate = np.array([settings["tf_images"] / c for _, c in times["tf_inference"]])
 
     def pair(name, base, per=1):
         t, tb = np.array(times[name]), np.array(times[base])
@@ -197,27 +251,63 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=3, echo=T
                     ratio=float(np.median(t[:, 0] / tb[:, 0])),
                     cpu_ratio=float(np.median(t[:, 1] / tb[:, 1])))
 
-    inf = np.median([t for t, _ in times["inference_rise"]])
-    rows = [dict(name="inference", what=f"predict, {nm} images, batch {b}",
-                 seconds=float(inf), baseline="", baseline_seconds=None, ratio=None,
-                 cpu_ratio=None, value=nm / float(inf), unit="images/s", target=None)]
+    def vs_tf(name, n):
+        # TensorFlow's inference of n images, at the rate measured in the same repeat.
+        t = np.array(times[name])
+        return dict(seconds=float(np.median(t[:, 0])), baseline_seconds=float(n / np.median(tf_rate)),
+                    ratio=float(np.median(t[:, 0] * tf_rate / n)),
+                    cpu_ratio=float(np.median(t[:, 1] * tf_cpu_rate / n)))
+
+    rt_rate = float(np.median([nm / t for t, _ in times["inference_rise"]]))
+    rows = [dict(name="inference", what=f"TF predict, batch {b}", seconds=None, baseline="",
+                 baseline_seconds=None, ratio=None, cpu_ratio=None,
+                 value=float(np.median(tf_rate)), unit="images/s"),
+            dict(name="runtime_inference", what=f"{classifier.backend} predict, {nm} images",
+                 seconds=nm / rt_rate, baseline="", baseline_seconds=None,
+                 ratio=float(np.median(tf_rate)) / rt_rate, cpu_ratio=None, value=rt_rate,
+                 unit="images/s")]
+    for key, what, n, base in (("lime", f"LIME, {ns} samples", ns, "inference_lime"),
+                               ("rise", f"RISE, {nm} masks", nm, "inference_rise"),
+                               ("curves", f"insertion+deletion, {steps} steps", nc,
+                                "inference_curves")):
+        rows.append(dict(name=f"{key}_vs_tf", what=what, baseline=f"TF inference of {n} images",
+                         unit="ratio", **vs_tf(key, n)))
+        rows.append(dict(name=f"{key}_vs_runtime", what=what,
+                         baseline=f"{classifier.backend} inference, {n} images", unit="ratio",
+                         **pair(key, base)))
     rows.append(dict(name="lime_vs_package", what=f"LIME, {ns} samples",
                      baseline="lime package, same settings", unit="ratio",
                      **pair("lime", "lime_package")))
-    rows.append(dict(name="lime_vs_inference", what=f"LIME, {ns} samples",
-                     baseline=f"inference of {ns} images", unit="ratio",
-                     **pair("lime", "inference_lime")))
-    rows.append(dict(name="rise_vs_inference", what=f"RISE, {nm} masks",
-                     baseline=f"inference of {nm} images", unit="ratio",
-                     **pair("rise", "inference_rise")))
-    megabytes, memory_method = _memory_in_subprocess(model, weights, settings["memory_masks"])
-    rows.append(dict(name="rise_peak_memory", what=f"RISE, {settings['memory_masks']} masks",
-                     seconds=None, baseline=memory_method, baseline_seconds=None, ratio=None,
-                     cpu_ratio=None, value=float(megabytes), unit="MB"))
+    if memory:
+        megabytes, memory_method = _memory_in_subprocess(model, weights, settings["memory_masks"])
+        rows.append(dict(name="rise_peak_memory", what=f"RISE, {settings['memory_masks']} masks",
+                         seconds=None, baseline=memory_method, baseline_seconds=None, ratio=None,
+                         cpu_ratio=None, value=float(megabytes), unit="MB"))
     for method in ("gradcam", "fem"):
-        rows.append(dict(name=f"{method}_vs_forward", what=f"{method}, 1 image",
-                         baseline="forward pass of 1 image", unit="ratio",
+        rows.append(dict(name=f"{method}_vs_forward", what=f"{method}, 1 image (TF)",
+                         baseline="TF forward pass of 1 image", unit="ratio",
                          **pair(method, "forward", per=settings["cam_calls"])))
+
+    photos = np.stack([sample_image(p, size=classifier.input_size) for p in ("chelsea", "coffee")])
+    diff = np.abs(classifier.predict(photos, output="logit")
+                  - reference.predict(photos, output="logit")).max()
+    rows.append(dict(name="max_logit_diff", what="chelsea + coffee, vs TF", seconds=None,
+                     baseline=f"{classifier.backend} f32", baseline_seconds=None, ratio=None,
+                     cpu_ratio=None, value=float(diff), unit="logit"))
+    if classifier.backend != "tensorflow":
+        bf16 = classifier.with_backend(classifier.backend, precision="bf16")
+        for key, kw in (("lime", dict(lime_args)), ("rise", dict(seed=0, num_masks=nm))):
+            a = explain(classifier, image, key, **kw).saliency
+            c = explain(bf16, image, key, **kw).saliency
+            rows.append(dict(name=f"bf16_{key}_pcc", what=f"{key} map, bf16 vs f32", seconds=None,
+                             baseline="PCC", baseline_seconds=None, ratio=None, cpu_ratio=None,
+                             value=float(np.corrcoef(a.ravel(), c.ravel())[0, 1]), unit="pcc"))
+        for (seconds, conversions), name in zip(_load_times(model, weights),
+                                                ("load_first", "load_second")):
+            rows.append(dict(name=name, what="load_model, fresh process",
+                             seconds=seconds, baseline=f"{conversions} conversion(s)",
+                             baseline_seconds=None, ratio=None, cpu_ratio=None,
+                             value=seconds, unit="s"))
     for row in rows:
         row.setdefault("value", row.get("ratio"))
         row["target"] = TARGETS.get(row["name"])
@@ -235,23 +325,27 @@ def format_report(report):
     lines = [
         f"labkit benchmark: {s['model']} (weights: {s['weights']}), {s['repeats']} repeat(s), "
         f"median; warm-up excluded{'; QUICK smoke run, timings meaningless' if s['quick'] else ''}",
-        f"{'measure':<20} {'what':<30} {'seconds':>8}  {'baseline':<34} {'base s':>7} "
-        f"{'ratio':>6} {'cpu r.':>6} {'target':>8}  verdict",
+        f"{'measure':<20} {'what':<34} {'seconds':>8}  {'baseline':<34} {'base s':>7} "
+        f"{'ratio/value':>12} {'cpu r.':>6} {'target':>8}  verdict",
     ]
     fmt = lambda v, spec: "" if v is None else format(v, spec)  # noqa: E731
     for r in report["rows"]:
         if r["unit"] == "ratio":
             target = f"<= {r['target']}x"
+            ratio = fmt(r["ratio"], ".2f")
         elif r["unit"] == "MB":
-            target = f"<= {r['target']:.0f} MB"
-        else:  # the baseline row: its value is the throughput
-            target = f"{r['value']:.1f} {r['unit']}"
-        ratio = fmt(r["ratio"], ".2f") if r["unit"] != "MB" else f"{r['value']:.0f} MB"
-        lines.append(f"{r['name']:<20} {r['what']:<30} {fmt(r['seconds'], '8.3f'):>8}  "
+            target, ratio = f"<= {r['target']:.0f} MB", f"{r['value']:.0f} MB"
+        elif r["target"] is not None:
+            target, ratio = f"<= {r['target']:g}", f"{r['value']:.1e}"
+        else:  # informative rows: the value is the measure
+            target, ratio = "", f"{r['value']:.4g} {r['unit']}"
+        lines.append(f"{r['name']:<20} {r['what'][:34]:<34} {fmt(r['seconds'], '8.3f'):>8}  "
                      f"{r['baseline'][:34]:<34} {fmt(r['baseline_seconds'], '7.3f'):>7} "
-                     f"{ratio:>6} {fmt(r['cpu_ratio'], '.2f'):>6} {target:>8}  {r['verdict']}")
-    memory = next(r for r in report["rows"] if r["name"] == "rise_peak_memory")
-    lines.append(f"memory: {memory['baseline']}, fresh process, growth over RSS after warm-up")
+                     f"{ratio:>12} {fmt(r['cpu_ratio'], '.2f'):>6} {target:>8}  {r['verdict']}")
+    memory = [r for r in report["rows"] if r["name"] == "rise_peak_memory"]
+    if memory:
+        lines.append(f"memory: {memory[0]['baseline']}, fresh process, growth over RSS after "
+                     "warm-up")
     lines.append(f"graph retraces during timed runs: {report['retraced']}")
     return "\n".join(lines)
 
@@ -259,16 +353,19 @@ def format_report(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m labkit.bench", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="mobilenet", help="registered model name")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repetitions (median)")
+    parser.add_argument("--model", action="append", help=f"registered model name, repeatable "
+                        f"(default: {', '.join(MODELS)})")
+    parser.add_argument("--repeats", type=int, default=2, help="timed repetitions (median)")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--random-weights", action="store_true",
                         help="random weights (no weight files needed; same speed)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1.")
-    run(args.model, weights=None if args.random_weights else "imagenet", quick=args.quick,
-        repeats=args.repeats)
+    for i, model in enumerate(args.model or MODELS):
+        # RISE's peak memory once (the last model, mobilenet by default): it is per batch
+        run(model, weights=None if args.random_weights else "imagenet", quick=args.quick,
+            repeats=args.repeats, memory=i == len(args.model or MODELS) - 1)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ libraries (xplique, for one) divide by each pixel's own sum of mask values inste
 the two differ by a near-constant factor for large N, and the paper's choice keeps
 values on the scale of a probability.
 
-Masks are generated batch by batch inside the TensorFlow graph, so memory stays
-bounded whatever N is: only the N x s x s random grids (a few kB) are drawn up front,
-which also makes the map independent of the batch size.
+Masks are generated batch by batch and the masked images are scored through the
+classifier's backend, so memory stays bounded whatever N is: only the N x s x s
+random grids (a few kB) are drawn up front, which also makes the map independent of
+the batch size.
 """
 import math
 
@@ -27,26 +28,6 @@ from .base import hide_color_pixels, track
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
 #: a hidden pixel becomes 0 after normalisation, which is this colour.
 IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
-
-_GRAPHS = {}
-
-
-def _graph(model, height, width, up_h, up_w):
-    key = (id(model), height, width, up_h, up_w)
-    if key not in _GRAPHS:
-        @tf.function(reduce_retracing=True)
-        def step(pixels, baseline, grids, shifts, valid, target):
-            up = tf.image.resize(grids[..., None], (up_h, up_w), method="bilinear")[..., 0]
-            rows = shifts[:, :1] + tf.range(height)[None]
-            cols = shifts[:, 1:] + tf.range(width)[None]
-            masks = tf.gather(tf.gather(up, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
-            keep = masks[..., None]
-            probs = tf.nn.softmax(model.forward(keep * pixels + (1.0 - keep) * baseline))
-            score = tf.gather(probs, target, axis=1) * valid
-            return tf.tensordot(score, masks, axes=1), tf.reduce_sum(masks * valid[:, None, None])
-
-        _GRAPHS[key] = step
-    return _GRAPHS[key]
 
 
 def generate_masks(shape, *, num_masks, grid_size=7, p1=0.5, seed=0):
@@ -65,7 +46,7 @@ def generate_masks(shape, *, num_masks, grid_size=7, p1=0.5, seed=0):
 
 
 def masks_from_recipe(grids, shifts, up_size, shape):
-    """Upsample and shift a few grids to (n, H, W) masks in [0, 1] (for plots)."""
+    """Upsample and shift grids to (n, H, W) masks in [0, 1] (one batch of RISE, or plots)."""
     up = tf.image.resize(tf.constant(grids)[..., None], up_size, method="bilinear")[..., 0].numpy()
     height, width = shape
     return np.stack([u[r:r + height, c:c + width] for u, (r, c) in zip(up, shifts)])
@@ -106,27 +87,21 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
 
     grids, shifts, up_size = generate_masks((height, width), num_masks=num_masks,
                                             grid_size=grid_size, p1=p1, seed=seed)
-    step = _graph(model, height, width, *up_size)
     b = model.batch_size
     n_batches = math.ceil(num_masks / b)
     checkpoints = {math.ceil(n_batches * (k + 1) / snapshots) for k in range(snapshots)}
 
-    pixels_t, baseline_t = tf.constant(pixels), tf.constant(baseline)
-    target_t = tf.constant(target, tf.int32)
+    detail = pixels.astype(np.float32) - baseline
     total = np.zeros((height, width), np.float64)
     kept, running = 0.0, []
     for i in track(range(n_batches), progress, "RISE"):
-        g, sh = grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b]
-        n = len(g)
-        valid = np.zeros(b, np.float32)
-        valid[:n] = 1.0
-        if n < b:  # pad to the fixed batch size: a new shape would retrace the graph
-            g = np.concatenate([g, np.zeros((b - n,) + g.shape[1:], np.float32)])
-            sh = np.concatenate([sh, np.zeros((b - n, 2), np.int32)])
-        part, mass = step(pixels_t, baseline_t, tf.constant(g), tf.constant(sh),
-                          tf.constant(valid), target_t)
-        total += part.numpy()
-        kept += float(mass)
+        masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
+                                  up_size, (height, width))
+        masked = masks[..., None] * detail  # M * I + (1 - M) * baseline, in two passes
+        masked += baseline
+        probs = model.predict(masked)
+        total += np.tensordot(probs[:, target], masks, axes=1)
+        kept += float(masks.sum())
         if i + 1 in checkpoints:
             done = min((i + 1) * b, num_masks)
             running.append((done, (total / (done * p1)).astype(np.float32)))

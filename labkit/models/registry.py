@@ -18,6 +18,7 @@ import numpy as np
 from .._checks import check_seed
 from .._tf import keras
 from . import efficientnet_lite
+from .backend import check_backend
 from .classifier import Classifier
 
 
@@ -235,7 +236,7 @@ def weights_path(name, *, download=True):
 
 def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0,
                class_names=None, preprocess=None, input_size=None, target_layer=None,
-               safe_mode=True):
+               safe_mode=True, backend="auto", precision="f32"):
     """Build a registered ImageNet classifier, or load a saved one, ready to be explained.
 
     Parameters
@@ -278,6 +279,12 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
         Saved files only. A file with a ``Lambda`` layer runs stored Python code when
         loaded, so it is refused unless ``safe_mode=False`` (as in Keras): only for files
         you trust.
+    backend : {"auto", "tensorflow", "openvino"}
+        What runs forward-only calls (predict, LIME, RISE, insertion/deletion): see
+        :class:`Classifier`. "auto" uses OpenVINO (converted once, cached on disk) and
+        falls back to TensorFlow with a warning if conversion fails.
+    precision : {"f32", "bf16"}
+        OpenVINO inference precision; "bf16" is a faster, inexact opt-in.
 
     Returns
     -------
@@ -287,6 +294,7 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
         before it, as Grad-CAM needs. A single sigmoid (or logit) unit z becomes the two
         logits [0, z]: class 0 is the first class name, as in Keras's binary labels.
     """
+    check_backend(backend, precision)
     from . import saved  # imports this module's preprocessing
 
     if isinstance(name, str) and (name in _CUSTOM or name in MODELS):
@@ -303,19 +311,23 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
                              "brings its own weights.")
         return saved.load_saved_model(name, class_names=class_names, preprocess=preprocess,
                                       input_size=input_size, target_layer=target_layer,
-                                      safe_mode=safe_mode, batch_size=batch_size)
+                                      safe_mode=safe_mode, batch_size=batch_size,
+                                      backend=backend, precision=precision)
     if name in _CUSTOM:
-        return _CUSTOM[name]
+        custom = _CUSTOM[name]
+        if (backend, precision) == (custom._backend_request, custom.precision):
+            return custom
+        return custom.with_backend(backend, precision=precision)
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
     seed = check_seed(seed)
     if weights is None and seed is None:
         raise TypeError("seed must be an integer for random weights, so the model is reproducible.")
-    return _load(name, weights, batch_size, None if weights else seed)
+    return _load(name, weights, batch_size, None if weights else seed, backend, precision)
 
 
 @functools.lru_cache(maxsize=8)
-def _load(name, weights, batch_size, seed=None):
+def _load(name, weights, batch_size, seed=None, backend="auto", precision="f32"):
     # Cached: switching models in a notebook dropdown must not rebuild them.
     spec = _spec(name)
     path = weights_path(name) if weights == "imagenet" else None
@@ -325,4 +337,4 @@ def _load(name, weights, batch_size, seed=None):
     wnids, names = imagenet_classes()
     return Classifier(model, name=name, preprocess=spec.preprocess, input_range=spec.input_range,
                       target_layer=spec.target_layer, class_names=names, class_ids=wnids,
-                      batch_size=batch_size)
+                      batch_size=batch_size, backend=backend, precision=precision)

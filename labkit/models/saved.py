@@ -67,7 +67,8 @@ def is_model_path(name):
 
 
 def load_saved_model(path, *, class_names=None, preprocess=None, input_size=None,
-                     target_layer=None, safe_mode=True, batch_size=32):
+                     target_layer=None, safe_mode=True, batch_size=32, backend="auto",
+                     precision="f32"):
     """Load a saved Keras image classifier as a :class:`Classifier`.
 
     Called by :func:`labkit.load_model` for paths; see its documentation for the
@@ -95,7 +96,8 @@ def load_saved_model(path, *, class_names=None, preprocess=None, input_size=None
     layer = _target_layer(model, target_layer, meta, path)
     classifier = Classifier(model, name=meta.get("name") or path.stem, preprocess=fn,
                             input_range=range_, target_layer=layer, class_names=names,
-                            class_ids=ids, batch_size=batch_size)
+                            class_ids=ids, batch_size=batch_size, backend=backend,
+                            precision=precision)
     _check_not_probabilities(classifier, path)
     return classifier
 

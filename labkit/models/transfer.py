@@ -166,7 +166,8 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     model = keras.Model(inputs, x, name=name)
     classifier = Classifier(model, name=name, preprocess=base.preprocess,
                             input_range=base.input_range, target_layer=base.target_layer,
-                            class_names=class_names, batch_size=base.batch_size)
+                            class_names=class_names, batch_size=base.batch_size,
+                            backend=base._backend_request, precision=base.precision)
 
     val_pred = classifier.predict(images[val]).argmax(axis=1)
     train_pred = classifier.predict(images[train]).argmax(axis=1)

@@ -1,0 +1,126 @@
+"""The OpenVINO backend: exact against TensorFlow, same maps, cached conversion, fallbacks."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labkit import explain, sample_image
+from labkit._tf import keras, tf
+from labkit.models import Classifier
+from labkit.models.backend import ConversionError, cache_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ("chelsea", "coffee")
+
+
+@pytest.fixture(scope="module")
+def backends(mobilenet):
+    return mobilenet, mobilenet.with_backend("tensorflow")
+
+
+def _pcc(a, b):
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+@pytest.mark.weights
+def test_auto_uses_openvino_and_matches_tensorflow_logits(backends):
+    fast, slow = backends
+    assert (fast.backend, slow.backend) == ("openvino", "tensorflow")
+    images = np.stack([sample_image(p, size=fast.input_size) for p in PHOTOS])
+    a, b = fast.predict(images, output="logit"), slow.predict(images, output="logit")
+    assert np.abs(a - b).max() <= 1e-3
+    np.testing.assert_array_equal(np.argsort(-a)[:, :5], np.argsort(-b)[:, :5])
+
+
+@pytest.mark.weights
+@pytest.mark.parametrize("method, settings", [("lime", dict(num_samples=96)),
+                                              ("rise", dict(num_masks=96))])
+def test_maps_agree_across_backends_and_repeat_exactly(backends, method, settings):
+    fast, slow = backends
+    for photo in PHOTOS:
+        image = sample_image(photo, size=fast.input_size)
+        first = explain(fast, image, method, seed=3, **settings).saliency
+        again = explain(fast, image, method, seed=3, **settings).saliency
+        reference = explain(slow, image, method, seed=3, **settings).saliency
+        np.testing.assert_array_equal(first, again)
+        assert _pcc(first, reference) >= 0.999
+
+
+def _tiny(layer=None, name="tiny"):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    if layer is not None:
+        x = layer(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(3)(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _classifier(model, **kwargs):
+    return Classifier(model, name=model.name, preprocess=lambda x: x / 127.5 - 1.0,
+                      input_range=(-1, 1), target_layer=None, class_names=["a", "b", "c"],
+                      batch_size=4, **kwargs)
+
+
+class HostRelu(keras.layers.Layer):
+    """A custom layer that runs numpy code: TensorFlow runs it, no converter can."""
+
+    def call(self, x):
+        y = tf.numpy_function(lambda a: np.maximum(a, 0), [x], tf.float32)
+        return tf.ensure_shape(y, x.shape)
+
+
+@pytest.fixture
+def labkit_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
+    return tmp_path
+
+
+def test_unconvertible_layer_warns_under_auto_and_raises_when_named(labkit_cache):
+    model = _tiny(HostRelu(), name="host_relu")
+    with pytest.warns(RuntimeWarning, match="running on TensorFlow"):
+        auto = _classifier(model)
+    assert auto.backend == "tensorflow"
+    assert auto.predict(np.zeros((2, 32, 32, 3), np.uint8)).shape == (2, 3)
+    with pytest.raises(ConversionError, match="could not be converted to OpenVINO"):
+        _classifier(model, backend="openvino")
+
+
+def test_unknown_backend_and_precision_are_clear_errors(labkit_cache):
+    with pytest.raises(ValueError, match=r"unknown backend 'onnx'; choose one of \['auto'"):
+        _classifier(_tiny(), backend="onnx")
+    with pytest.raises(ValueError, match="unknown precision"):
+        _classifier(_tiny(), precision="fp8")
+    with pytest.raises(ValueError, match="needs the 'openvino' backend"):
+        _classifier(_tiny(), backend="tensorflow", precision="bf16")
+
+
+def test_second_process_loads_from_cache_without_converting(labkit_cache):
+    first = _classifier(_tiny(), backend="openvino")
+    assert first._runtime.conversions == 1
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]);"
+            "from test_backend import _classifier, _tiny;"
+            "c = _classifier(_tiny(), backend='openvino'); print(c._runtime.conversions)")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT), str(ROOT / "tests")],
+                         env=dict(os.environ), capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_corrupt_cache_entry_is_rebuilt(labkit_cache):
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype(np.uint8)
+    expected = _classifier(_tiny(), backend="tensorflow").predict(images, output="logit")
+    _classifier(_tiny(), backend="openvino")
+    (binary,) = cache_dir().glob("*.bin")
+    binary.write_bytes(b"\0" * binary.stat().st_size)  # same size, wrong content
+    rebuilt = _classifier(_tiny(), backend="openvino")
+    assert rebuilt._runtime.conversions == 1
+    np.testing.assert_allclose(rebuilt.predict(images, output="logit"), expected, atol=1e-4)
+    (meta,) = cache_dir().glob("*.json")
+    meta.write_text("{not json")
+    assert _classifier(_tiny(), backend="openvino")._runtime.conversions == 1
+    assert json.loads(meta.read_text())  # rewritten whole
