@@ -205,8 +205,8 @@ def test_process_pool_and_dask_give_the_serial_table(tmp_path, monkeypatch):
     images = [item.image for item in items]
     kw = dict(methods=("gradcam", "fem", "rise", "lime"), metrics=("pcc", "iou", "deletion"),
               ground_truths=[item.density for item in items], masks=[item.mask for item in items],
-              method_params={"rise": {"num_masks": 32}, "lime": {"num_samples": 24}},
-              metric_params={"deletion": {"steps": 15}},
+              method_params={"rise": {"num_masks": 16}, "lime": {"num_samples": 16}},
+              metric_params={"deletion": {"steps": 7}},
               image_ids=[item.image_path.stem for item in items], progress=False)
     serial = evaluate("efficientnet_lite0", images, **kw)
     assert len(serial) == 2 * 4 * 3 and serial["value"].notna().all()
