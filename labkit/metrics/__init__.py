@@ -7,6 +7,9 @@
 - ``evaluate``: :func:`evaluate` runs methods x images x metrics into a tidy table,
   :func:`summarize` averages it per method; :func:`score` tabulates explanations you
   already have (settings, seeds, models); :data:`METRICS` says which way is better.
+  ``evaluate(..., store=, executor=)`` keeps results in a resumable Parquet folder
+  (``store``) and runs on a process pool or a Dask cluster; ``python -m labkit.evaluate``
+  does the same from a terminal.
 
 Every metric accepts an :class:`~labkit.Explanation` in place of a saliency array.
 """

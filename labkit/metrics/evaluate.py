@@ -1,14 +1,19 @@
 """Compare explainers over a set of images: :func:`evaluate` and :func:`summarize`."""
+import numbers
 import warnings
+from concurrent.futures import as_completed
 from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .._checks import check_seed
-from ..explainers import explain, list_methods
+from ..explainers import list_methods
 from .fidelity import deletion, insertion
 from .similarity import iou, pcc, pointing_game, ssim
+from ._work import (Result, Unit, check_executor, model_reference, run, run_remote,
+                    travel_reference, unit_seed)
+from .store import Store, digest
 
 __all__ = ["METRICS", "Metric", "evaluate", "score", "summarize"]
 
@@ -53,12 +58,17 @@ COLUMNS = ["image", "method", "metric", "value", "model", "seconds"]
 def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
              metrics=("pcc", "ssim", "insertion", "deletion"), ground_truths=None, masks=None,
              method_params=None, metric_params=None, image_ids=None, seed=0, progress=True,
-             return_explanations=False, return_curves=False):
+             return_explanations=False, return_curves=False, store=None, executor=None):
     """Explain every image with every method and score every map with every metric.
 
     Parameters
     ----------
-    model : labkit.Classifier
+    model : labkit.Classifier or str
+        A classifier, or what :func:`labkit.load_model` takes: a registered model name
+        (or, where supported, a saved model's path). With an ``executor`` each worker
+        process loads the model once by that name, so a Classifier must be one that
+        ``labkit.load_model(model.name)`` returns; save others (e.g. from ``transfer``)
+        and pass the path.
     images : sequence of ndarray, each (H, W, 3)
         RGB pixels, uint8 or float in [0, 255]; sizes may differ.
     methods : sequence of str
@@ -79,15 +89,34 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
         ``{metric: {parameter: value}}``, e.g. ``{"insertion": {"steps": 20}}``.
     image_ids : sequence, optional
         One hashable label per image for the ``image`` column; default 0, 1, 2...
+        With a ``store``: all integers or all strings.
     seed : int or None
-        Passed to every explanation: the same seed gives the same table.
+        The evaluation seed. Each (image, method) pair is explained with its own seed,
+        derived from this one, the image label and the method name by SHA-256, so every
+        image gets independent random draws and the table is the same whatever the
+        order, process or machine the pairs run on. None: unseeded, not reproducible.
     progress : bool
-        Show a progress bar over (image, method) pairs.
+        Show a progress bar over images, with an estimated time left (and, on a Dask
+        executor, print the dashboard's address).
     return_explanations : bool
-        Also return ``{(image_id, method): Explanation}``, for plots.
+        Also return ``{(image_id, method): Explanation}``, for plots. Not with ``store``
+        (resumed pairs have only their scores).
     return_curves : bool
         Also return ``{(image_id, method, metric): CurveScore}`` for insertion and
-        deletion, for plotting the curves without recomputing them.
+        deletion, for plotting the curves without recomputing them. Not with ``store``.
+    store : str or path-like, optional
+        A folder that keeps every (image, method) pair's rows as a Parquet file the
+        moment they are computed (see :mod:`labkit.metrics.store`;
+        ``pandas.read_parquet(store)`` reads them all). A rerun with the same store and
+        settings computes only the missing pairs, so an interrupted run loses at most
+        the pairs in progress; other settings (model weights, method or metric
+        parameters, seed, labkit version) add a new row set, told apart by the
+        ``settings`` column, never mixed with the old one.
+    executor : concurrent.futures.Executor, optional
+        Runs the (image, method) pairs: a ``ProcessPoolExecutor(n,
+        mp_context=multiprocessing.get_context("spawn"))`` on this machine, or
+        ``dask.distributed.Client(...).get_executor()`` on a cluster. Default: one
+        after the other in this process. The table is the same either way.
 
     Returns
     -------
@@ -95,7 +124,9 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
         Tidy, one row per (image, method, metric), columns ``image``, ``method``,
         ``metric``, ``value`` (float; may be nan, see the metric), ``model`` (name) and
         ``seconds`` (wall time of the *explanation*, the method's cost, repeated on each
-        of its metric rows). Curve metrics report their AUC.
+        of its metric rows). Curve metrics report their AUC. Rows are in the order of
+        ``images``, ``methods`` and ``metrics``. With a store, ``table.attrs["settings"]``
+        maps each method to its settings hash in the store.
     explanations : dict, only if ``return_explanations``
     curves : dict, only if ``return_curves``
 
@@ -104,6 +135,10 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
     >>> table = evaluate(model, images, methods=("gradcam", "rise"),
     ...                  metrics=("insertion", "deletion"))          # doctest: +SKIP
     >>> summarize(table)                                              # doctest: +SKIP
+    >>> from dask.distributed import Client, LocalCluster             # doctest: +SKIP
+    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))  # doctest: +SKIP
+    >>> table = evaluate("efficientnet_lite0", images, executor=client.get_executor(),
+    ...                  store="results.parquet")                     # doctest: +SKIP
     """
     images = list(images)
     if not images:
@@ -124,26 +159,52 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
                       UserWarning, stacklevel=2)
     metrics = [m for m in metrics if m not in skipped]
     seed = check_seed(seed)
+    if store is not None and (return_explanations or return_curves):
+        raise ValueError("return_explanations and return_curves are not available with store=: "
+                         "resumed pairs keep only their scores; explain the images you want to "
+                         "plot with labkit.explain, or evaluate without a store.")
+    model, reference = model_reference(model)
+    if executor is not None:
+        check_executor(executor)
+        reference = travel_reference(model, reference)
 
-    pairs = [(i, method) for i in range(len(images)) for method in methods]
-    if progress:
-        from tqdm.auto import tqdm
-        pairs = tqdm(pairs, desc="evaluate", unit="map")
+    needs = sorted({METRICS[m].needs for m in metrics})
+    scoring = tuple((m, metric_params[m]) for m in metrics)
+    keep = return_explanations or return_curves
+    units = [Unit(i, ids[i], method, method_params[method], unit_seed(seed, ids[i], method),
+                  images[i], {n: truths[n][i] for n in needs}, scoring, reference, keep)
+             for i in range(len(images)) for method in methods]
+    results, saved = {}, None
+    if store is not None:
+        saved = _open_store(store, model, units, methods, scoring, seed)
+        results = dict(saved.done)
+    todo = [u for u in units if (u.position, u.method) not in results]
+
+    bar = _progress_bar(progress, executor, len(images), results, methods)
+    left = {i: sum((i, m) not in results for m in methods) for i in range(len(images))}
+    try:
+        for unit, result in _execute(todo, model, executor):
+            if saved is not None:
+                saved.write(unit, result)
+            results[unit.position, unit.method] = result
+            left[unit.position] -= 1
+            if bar is not None and left[unit.position] == 0:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
     rows, explanations, curves = [], {}, {}
-    for i, method in pairs:
-        explanation = explain(model, images[i], method, seed=seed, **method_params[method])
-        explanations[ids[i], method] = explanation
-        for name in metrics:
-            truth = truths[METRICS[name].needs][i]
-            if METRICS[name].needs != "model" and truth is None:
-                continue
-            value, curve = _score_one(name, model, images[i], explanation, truth,
-                                      metric_params[name])
-            if curve is not None:
-                curves[ids[i], method, name] = curve
-            rows.append((ids[i], method, name, value, model.name, explanation.seconds))
-
+    for unit in units:
+        result = results[unit.position, unit.method]
+        rows += [(unit.image_id, unit.method) + tuple(row) for row in result.rows]
+        if keep:
+            explanations[unit.image_id, unit.method] = result.explanation
+            curves.update({(unit.image_id, unit.method, name): curve
+                           for name, curve in result.curves.items()})
     table = pd.DataFrame(rows, columns=COLUMNS)
+    if saved is not None:
+        table.attrs["settings"] = saved.settings
     out = (table,) + ((explanations,) if return_explanations else ()) \
         + ((curves,) if return_curves else ())
     return out[0] if len(out) == 1 else out
@@ -277,3 +338,81 @@ def _aligned(values, images, what):
         raise ValueError(f"{what} has {len(values)} entries for {len(images)} images; give one "
                          "per image (None where there is none).")
     return [None if v is None else np.asarray(v) for v in values]
+
+
+def _execute(units, model, executor):
+    """Yield (unit, Result) as each unit finishes: in order in this process, or as the
+    executor completes them (pending ones are cancelled if the caller stops early)."""
+    if executor is None:
+        for unit in units:
+            yield unit, run(model, unit)
+        return
+    futures = {executor.submit(run_remote, unit): unit for unit in units}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _progress_bar(progress, executor, n_images, results, methods):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    client = getattr(executor, "_client", None)  # Dask's ClientExecutor
+    if getattr(client, "dashboard_link", None):
+        print(f"Dask dashboard: {client.dashboard_link}")
+    done = sum(all((i, m) in results for m in methods) for i in range(n_images))
+    return tqdm(total=n_images, initial=done, desc="evaluate", unit="image")
+
+
+class _OpenStore(NamedTuple):
+    store: Store
+    settings: dict      # method -> settings hash
+    data: dict          # unit position -> data hash
+    done: dict          # (position, method) -> Result read back from the store
+
+    def write(self, unit, result):
+        self.store.write(self.settings[unit.method], _stored_label(unit.image_id), [
+            dict(image=_stored_label(unit.image_id), method=unit.method, metric=metric,
+                 value=value, model=name, seconds=seconds, settings=self.settings[unit.method],
+                 data=self.data[unit.position])
+            for metric, value, name, seconds in result.rows])
+
+
+def _open_store(path, model, units, methods, scoring, seed):
+    from .. import __version__
+
+    labels = [u.image_id for u in units]
+    if all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in labels):
+        image_type = "int"
+    elif all(isinstance(i, str) for i in labels):
+        image_type = "str"
+    else:
+        raise ValueError("with store=, image_ids must be all integers or all strings, so the "
+                         "store's image column has one type.")
+    store = Store(path, image_type)
+    weights = digest(*[np.asarray(w) for w in model.model.weights])
+    settings = {}
+    for method in methods:
+        params = next(u.params for u in units if u.method == method)
+        description = {"model": model.name, "weights": weights, "method": method,
+                       "method_params": params, "metrics": [list(m) for m in scoring],
+                       "seed": seed, "labkit": __version__}
+        settings[method] = digest(description)
+        store.describe(settings[method], description)
+    data = {u.position: digest(u.image, *[u.truths[n] for n in sorted(u.truths)]) for u in units}
+    done = {}
+    for u in units:
+        rows = store.read(settings[u.method], _stored_label(u.image_id), u.method,
+                          data[u.position])
+        if rows is not None:
+            done[u.position, u.method] = Result([(r["metric"], r["value"], r["model"], r["seconds"]) for r in rows],
+                             None, {})
+    return _OpenStore(store, settings, data, done)
+
+
+def _stored_label(image_id):
+    return int(image_id) if isinstance(image_id, numbers.Integral) else image_id

@@ -1,0 +1,150 @@
+"""A results store for :func:`labkit.metrics.evaluate`: resumable, one file per work unit.
+
+A store is a folder of Parquet files that ``pandas.read_parquet(folder)`` reads as one
+tidy table. Each (image, method) work unit is written as its own small file the moment
+it is computed, under a temporary name first and then renamed (an atomic step on
+POSIX and Windows), so a run killed mid-write leaves either the whole unit or nothing:
+an interrupted evaluation loses at most the units in progress. Temporary files start
+with ``.`` and the store's description file with ``_``, which Parquet readers skip.
+
+Every row carries ``settings``, a hash of everything that shapes its values (model name
+and weights, method and its parameters, metrics and theirs, seed, labkit version), and
+``data``, a hash of the image and its ground truth. A rerun with the same settings finds
+its files and computes only what is missing; other settings write a new row set beside
+the old one, never mixed into it (select one with ``table[table.settings == h]``).
+"""
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = 1
+MARKER = "_labkit_store.json"
+STORE_COLUMNS = ["image", "method", "metric", "value", "model", "seconds", "settings", "data"]
+
+
+def digest(*parts, length=16):
+    """A stable hex digest of JSON-able values and arrays (never Python's salted hash())."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(f"{part.dtype.str}{part.shape}".encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        elif part is None:
+            h.update(b"\x00none")
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=_jsonable).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()[:length]
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} values cannot be hashed into store settings; "
+                    "use numbers, strings, lists or dicts.")
+
+
+class Store:
+    """The store folder ``path``, created if needed; see the module docstring.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A new or empty folder, or one written by a previous :func:`evaluate` call.
+    image_type : {"int", "str"}
+        Type of the image labels; one store keeps one type, so that
+        ``pandas.read_parquet`` reads all its files as one column.
+    """
+
+    def __init__(self, path, image_type):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"store {self.path} is a file; the store is a folder of Parquet "
+                             "files: pass a new or existing store folder instead.")
+        marker = self.path / MARKER
+        if self.path.is_dir() and not marker.is_file() and any(self.path.iterdir()):
+            raise ValueError(f"{self.path} is not empty and is no labkit store; pass a new or "
+                             "empty folder so that nothing of yours is overwritten.")
+        if marker.is_file():
+            try:
+                info = json.loads(marker.read_text(encoding="utf-8"))
+                stored_type = info["image_type"]
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(f"the store description {marker} is unreadable ({err}); the "
+                                 "store was left untouched: repair or move that folder.") from None
+            if info.get("format") != FORMAT:
+                raise ValueError(f"{self.path} was written by another labkit store format "
+                                 f"({info.get('format')!r}, expected {FORMAT}); use a new store.")
+            if stored_type != image_type:
+                raise ValueError(f"store {self.path} labels images with {stored_type} values but "
+                                 f"these image_ids are {image_type}; use matching image_ids or a "
+                                 "new store.")
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._replace(marker, json.dumps({"format": FORMAT, "image_type": image_type,
+                                              "settings": {}}, indent=1).encode())
+        self.image_type = image_type
+
+    def describe(self, settings, description):
+        """Record what a settings hash stands for, in the store's description file."""
+        marker = self.path / MARKER
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        if info["settings"].get(settings) != description:
+            info["settings"][settings] = description
+            self._replace(marker, json.dumps(info, indent=1, default=_jsonable).encode())
+
+    def file(self, settings, image):
+        return self.path / f"{settings}-{digest(image)}.parquet"
+
+    def read(self, settings, image, method, data):
+        """The stored rows of one work unit as a list of dicts, or None if not computed yet."""
+        import pyarrow.parquet as pq
+
+        path = self.file(settings, image)
+        if not path.exists():
+            return None
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as err:  # a truncated or foreign file
+            raise ValueError(f"the store file {path} is unreadable ({type(err).__name__}: {err}); "
+                             "nothing was overwritten: delete that file to recompute its image "
+                             "and method, or use a new store.") from None
+        if any(r["settings"] != settings or r["method"] != method for r in rows):
+            raise ValueError(f"the store file {path} does not hold {method} rows of settings "
+                             f"{settings}; it was not written by labkit: move it away.")
+        if any(r["data"] != data for r in rows):
+            raise ValueError(f"store {self.path} holds {method} results for image {image!r} "
+                             "computed on other pixels or ground truth; give changed images new "
+                             "image_ids, or use a new store.")
+        return rows
+
+    def write(self, settings, image, rows):
+        """Write one work unit's rows (dicts with :data:`STORE_COLUMNS`) atomically."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([("image", pa.int64() if self.image_type == "int" else pa.string()),
+                            ("method", pa.string()), ("metric", pa.string()),
+                            ("value", pa.float64()), ("model", pa.string()),
+                            ("seconds", pa.float64()), ("settings", pa.string()),
+                            ("data", pa.string())])
+        table = pa.Table.from_pylist(rows, schema=schema)
+        target = self.file(settings, image)
+        temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            pq.write_table(table, temporary)
+            os.replace(temporary, target)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
+
+    def _replace(self, target, content):
+        temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        temporary.write_bytes(content)
+        os.replace(temporary, target)
