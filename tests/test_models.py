@@ -163,6 +163,14 @@ def test_transfer_learning_trains_registers_and_explains(mobilenet, cat_on_grass
     assert e.target_name == "cat"
     with pytest.raises(ValueError, match="labels must lie in 0..1"):
         transfer(mobilenet, ["cat", "coffee"], np.stack(images), np.array(labels) + 1)
+    # validation_split=0: every image trains (tiny sets keep their own test images apart).
+    everything, report = transfer(mobilenet, ["cat", "coffee"], np.stack(images),
+                                  np.array(labels), name="cat_vs_coffee_all", epochs=5,
+                                  augment=0, validation_split=0)
+    assert report.n_train == 24 and report.n_val == 0 and np.isnan(report.val_accuracy)
+    with pytest.raises(ValueError, match="validation_split must lie in"):
+        transfer(mobilenet, ["cat", "coffee"], np.stack(images), np.array(labels),
+                 validation_split=1.0)
 
 
 def test_layer_table_lists_cam_targets_with_their_resolution(random_mobilenet):

@@ -80,11 +80,12 @@ PHOTOS = [
            "daytime. efficientnet_lite0: African elephant; mobilenet: water buffalo (African "
            "elephant in its top 5).", "African elephant",
            _photo("Images/elephant_N_3", folder="groundtruth")),
-    Sample("elephant_herd", "labkit", _CDLA, _SERENGETI,
-           _CAMERATRAPAI + "african_elephants.jpg; Snapshot Serengeti via LILA BC",
-           "A herd of African elephants, small in a dry savanna with bare trees, daytime. Both "
-           "offline models rank warthog first, African elephant only third: the animals are "
-           "small, the dry grass dominates.", "African elephant", _photo("elephant_herd")),
+    Sample("elephant_grass", "labkit", _CDLA, _SERENGETI,
+           _GALLERY + "S5_E01_R3_IMAG0336.JPG; Snapshot Serengeti via LILA BC (identified by "
+           "its Snapshot Serengeti image ID)",
+           "An African elephant in profile, trunk curled, in tall dry grass under a blue sky, "
+           "daytime. efficientnet_lite0: tusker; mobilenet: African elephant (tusker second).",
+           "African elephant", _photo("elephant_grass")),
     Sample("elephant_legs", "labkit", _CDLA, _SERENGETI,
            _CAMERATRAPS + "S1_D04_R6_PICT0020.JPG; Snapshot Serengeti via LILA BC",
            "Close-up of an African elephant's legs and belly passing the camera at sunset, "
@@ -96,18 +97,17 @@ PHOTOS = [
            "The same elephant one second later, a foot lifted towards the camera. "
            "efficientnet_lite0: African elephant; mobilenet: tusker.", "African elephant",
            _photo("elephant_foot")),
-    Sample("elephant_grass", "labkit", _CDLA, _SERENGETI,
-           _GALLERY + "S5_E01_R3_IMAG0336.JPG; Snapshot Serengeti via LILA BC (identified by "
-           "its Snapshot Serengeti image ID)",
-           "An African elephant in profile, trunk curled, in tall dry grass under a blue sky, "
-           "daytime. efficientnet_lite0: tusker; mobilenet: African elephant (tusker second).",
-           "African elephant", _photo("elephant_grass")),
     Sample("elephant_dusk", "labkit", _CDLA, _SERENGETI,
            _GALLERY + "S6_J06_R2_IMAG0033.JPG; Snapshot Serengeti via LILA BC (identified by "
            "its Snapshot Serengeti image ID)",
            "An African elephant facing the camera on an open grass plain at dusk, backlit, its "
            "long shadow in front. Both models say Indian elephant (African elephant third).",
            "African elephant", _photo("elephant_dusk")),
+    Sample("elephant_herd", "labkit", _CDLA, _SERENGETI,
+           _CAMERATRAPAI + "african_elephants.jpg; Snapshot Serengeti via LILA BC",
+           "A herd of African elephants, small in a dry savanna with bare trees, daytime. Both "
+           "offline models rank warthog first, African elephant only third: the animals are "
+           "small, the dry grass dominates.", "African elephant", _photo("elephant_herd")),
     Sample("black_bear_grass", "labkit", "CC BY-SA 2.0", "Flickr photographer of COCO 229997",
            _COCO + "val2017/000000229997.jpg, http://farm3.staticflickr.com/2771/"
            "4517379000_2189421767_z.jpg",

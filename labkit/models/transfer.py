@@ -1,4 +1,5 @@
 """Transfer learning: a new classification head on a frozen ImageNet backbone."""
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,8 @@ def _augment(images, copies, rng):
 def _split(labels, validation_split, rng):
     # Stratified: every class keeps the same share of validation images.
     val = np.zeros(len(labels), bool)
+    if validation_split == 0:  # the caller keeps its own test set
+        return ~val, val
     for k in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == k))
         val[idx[:max(1, round(len(idx) * validation_split))]] = True
@@ -102,8 +105,10 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     labels : ndarray (N,) int
     name : str, optional
         Registered name; default ``"<base>_transfer"``.
-    validation_split : float in (0, 1)
-        Share of images per class held out for validation (stratified).
+    validation_split : float in [0, 1)
+        Share of images per class held out for validation (stratified, at least one
+        image per class). 0 trains on every image, for tiny sets whose held-out test
+        images the caller keeps apart; the report's validation accuracy is then nan.
     epochs : int
         Epochs over the cached features (cheap).
     augment : int, >= 0
@@ -128,7 +133,8 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     if len(class_names) < 2 or labels.min() < 0 or labels.max() >= len(class_names):
         raise ValueError(f"labels must lie in 0..{len(class_names) - 1} for {len(class_names)} "
                          "class names, and there must be at least two classes.")
-    check_fraction(validation_split, "validation_split")
+    if validation_split != 0:
+        check_fraction(validation_split, "validation_split")
     check_int(epochs, "epochs")
     check_int(augment, "augment", minimum=0)
     rng = np.random.default_rng(seed)
@@ -143,7 +149,8 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     train_labels = np.tile(labels[train], augment + 1)
     train_features = run_batched(features, train_images, base.batch_size, progress=progress,
                                  desc="backbone features")
-    val_features = run_batched(features, images[val], base.batch_size)
+    validation = ((run_batched(features, images[val], base.batch_size), labels[val])
+                  if val.any() else None)
 
     keras.utils.set_random_seed(seed)
     head = keras.Sequential([
@@ -155,7 +162,7 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     head.compile(optimizer=keras.optimizers.Adam(learning_rate),
                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                  metrics=["accuracy"])
-    fit = head.fit(train_features, train_labels, validation_data=(val_features, labels[val]),
+    fit = head.fit(train_features, train_labels, validation_data=validation,
                    epochs=epochs, batch_size=32, shuffle=True, verbose=0)
 
     inputs = keras.Input(base.model.input_shape[1:], name="input")
@@ -163,20 +170,22 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     for layer in head.layers:
         x = layer(x)
     name = name or f"{base.name}_transfer"
-    model = keras.Model(inputs, x, name=name)
+    # A Keras name becomes a TensorFlow name scope when traced (OpenVINO's conversion does
+    # that): no spaces or punctuation there; the Classifier keeps the name as given.
+    model = keras.Model(inputs, x, name=re.sub(r"\W", "_", name))
     classifier = Classifier(model, name=name, preprocess=base.preprocess,
                             input_range=base.input_range, target_layer=base.target_layer,
                             class_names=class_names, batch_size=base.batch_size,
                             backend=base._backend_request, precision=base.precision)
 
-    val_pred = classifier.predict(images[val]).argmax(axis=1)
+    val_pred = classifier.predict(images[val]).argmax(axis=1) if val.any() else labels[val]
     train_pred = classifier.predict(images[train]).argmax(axis=1)
     confusion = np.zeros((len(class_names),) * 2, int)
     np.add.at(confusion, (labels[val], val_pred), 1)
     report = TransferReport(
         history={k: [float(v) for v in vals] for k, vals in fit.history.items()},
         train_accuracy=float((train_pred == labels[train]).mean()),
-        val_accuracy=float((val_pred == labels[val]).mean()),
+        val_accuracy=float((val_pred == labels[val]).mean()) if val.any() else float("nan"),
         confusion=confusion, n_train=int(train.sum()), n_val=int(val.sum()),
         base=base.name, class_names=tuple(class_names),
     )
