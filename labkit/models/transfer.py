@@ -41,7 +41,8 @@ class TransferReport:
         return (f"TransferReport(head on a frozen {self.base}: {len(self.class_names)} classes, "
                 f"{self.n_train} training / {self.n_val} validation images, "
                 f"{len(self.history.get('loss', []))} epochs; accuracy: training "
-                f"{self.train_accuracy:.2f}, validation {self.val_accuracy:.2f})")
+                f"{self.train_accuracy:.2f}, validation "
+                + (f"{self.val_accuracy:.2f})" if self.n_val else "not measured)"))
 
     def confusion_table(self):
         """The validation confusion matrix as a labelled pandas DataFrame."""
