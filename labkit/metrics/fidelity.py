@@ -144,8 +144,9 @@ def insertion(model, image, saliency, *, target=None, steps=50, baseline="blur",
         detail being restored rather than the model's reaction to sharp-edged patches
         on black.
     batch_size : int, optional
-        How many step images are built and scored at once; memory is about
-        ``batch_size * H * W * 12`` bytes. Default the model's batch size.
+        How many step masks are built and scored at once (the classifier composites
+        them in its graph); host memory is about ``batch_size * H * W * 5`` bytes.
+        Default the model's batch size.
     progress : bool
         Show a progress bar over batches.
 
@@ -202,7 +203,7 @@ def _curve(metric, model, image, saliency, target, steps, baseline, batch_size, 
     scores = []
     for s in chunks:
         changed = rank[None] < counts[s:s + batch, None, None]
-        scores.append(model.predict(np.where(changed[..., None], finish, start))[:, target])
+        scores.append(model.predict_masked(finish, changed, start)[:, target])
     scores = np.concatenate(scores).astype(np.float64)
     fractions = counts / sal.size
     scores.setflags(write=False)

@@ -113,22 +113,39 @@ def _sha256(path):
 class OpenVINORuntime:
     """The classifier's preprocessing and model as one OpenVINO graph.
 
-    Images of another size than the model input are first resized by TensorFlow (its
-    antialiased resize has no OpenVINO equivalent), exactly as the TensorFlow path does.
+    The converted graph (preprocessing and model) is compiled with a small front for
+    each kind of call, batch size and image size:
+
+    - ``images``: a batch of images, resized to the model input when their size differs;
+    - ``masked``: one image, one fill image and a batch of masks, composited as
+      ``masks * image + (1 - masks) * fill`` and then resized. LIME, RISE and the
+      insertion/deletion curves are this call; compositing in the graph runs on every
+      core and moves a third of the bytes of finished images. Measured on the course
+      machine (EfficientNet-Lite0, 512 composites of 224 x 224): numpy compositing
+      between calls took 1.3x the inference time, compositing in the graph 1.0x.
+
+    The resize is OpenVINO's antialiased "bilinear_pillow" interpolation, which matches
+    TensorFlow's ``tf.image.resize(..., antialias=True)`` to within 0.005 of a grey level.
 
     Parameters
     ----------
     classifier : Classifier
     precision : {"f32", "bf16"}
         "f32" (default) matches TensorFlow to about 1e-5 in the logits. "bf16" runs
-        matrix products in bfloat16 where the CPU supports it (AVX512-BF16, AMX):
-        several times faster, logits off by up to about 1, top-1 usually unchanged.
+        matrix products (and may run the compositing) in bfloat16 where the CPU supports
+        it (AVX512-BF16, AMX): several times faster, logits off by up to about 1, top-1
+        usually unchanged.
 
     Attributes
     ----------
     conversions : int
         Graphs converted by this runtime (0 when every graph came from the disk cache).
+    compilations : int
+        Graphs compiled so far (one per kind of call, batch size and image size).
     """
+
+    #: Compiled graphs kept at once; each holds its own buffers for a whole batch.
+    MAX_COMPILED = 8
 
     def __init__(self, classifier, precision="f32"):
         try:
@@ -141,25 +158,65 @@ class OpenVINORuntime:
         self.classifier = classifier
         self.precision = precision
         self.conversions = 0
+        self.compilations = 0
         self._requests = {}
         self._graph = self._load_or_convert(classifier.input_size)  # failures show at load
 
     def __call__(self, batch):
-        """Logits (N, C) float32 of a float32 batch (N, H, W, 3) of pixels in [0, 255]."""
-        batch = np.asarray(batch, dtype=np.float32)
-        if batch.shape[1:3] != self.classifier.input_size:
-            batch = self.classifier.resize_to_input(batch).numpy()
-        batch = np.ascontiguousarray(batch)
-        key = batch.shape
-        if key not in self._requests:
-            model = self._graph.clone()
-            model.reshape(list(batch.shape))
-            config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
-            compiled = self._core.compile_model(model, "CPU", config)
-            self._requests[key] = compiled.create_infer_request()
-        request = self._requests[key]
-        request.infer({0: batch}, share_inputs=True)
+        """Logits (N, C) float32 of a batch (N, H, W, 3) of pixels in [0, 255]."""
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._infer("images", batch.shape[:3], {"images": batch})
+
+    def masked(self, image, masks, fill):
+        """Logits (N, C) of ``masks * image + (1 - masks) * fill``, composited in the graph.
+
+        ``image`` and ``fill`` are (H, W, 3) float32 pixels, ``masks`` (N, H, W) float32.
+        """
+        inputs = {"image": np.ascontiguousarray(image[None], dtype=np.float32),
+                  "masks": np.ascontiguousarray(masks, dtype=np.float32),
+                  "fill": np.ascontiguousarray(fill[None], dtype=np.float32)}
+        return self._infer("masked", inputs["masks"].shape, inputs)
+
+    def _infer(self, kind, shape, inputs):
+        key = (kind,) + tuple(shape)
+        request = self._requests.pop(key, None)
+        if request is None:
+            request = self._compile(kind, *shape)
+            if len(self._requests) >= self.MAX_COMPILED:
+                del self._requests[next(iter(self._requests))]  # least recently used
+        self._requests[key] = request  # most recently used last
+        request.infer(inputs, share_inputs=True)
         return request.get_output_tensor(0).data.copy()
+
+    def _compile(self, kind, n, height, width):
+        import openvino.opset13 as ops
+
+        size = self.classifier.input_size
+        model = self._graph.clone()
+        model.reshape([n, *size, 3])
+        if kind == "images":
+            x = ops.parameter([n, height, width, 3], np.float32, name="images")
+            inputs = [x]
+        else:
+            image = ops.parameter([1, height, width, 3], np.float32, name="image")
+            masks = ops.parameter([n, height, width], np.float32, name="masks")
+            fill = ops.parameter([1, height, width, 3], np.float32, name="fill")
+            keep = ops.unsqueeze(masks, ops.constant(np.int64(3)))
+            drop = ops.subtract(ops.constant(np.float32(1)), keep)
+            # m * I + (1 - m) * F rather than F + m * (I - F): exact for binary masks
+            x = ops.add(ops.multiply(keep, image), ops.multiply(drop, fill))
+            inputs = [image, masks, fill]
+        if (height, width) != size:
+            x = ops.interpolate(x, np.array(size, np.int64), "bilinear_pillow", "sizes",
+                                axes=np.array([1, 2], np.int64), antialias=True,
+                                coordinate_transformation_mode="half_pixel")
+        (parameter,) = model.get_parameters()
+        for consumer in list(parameter.output(0).get_target_inputs()):
+            consumer.replace_source_output(x.output(0))
+        front = self._ov.Model(model.get_results(), inputs, f"{kind}_{n}x{height}x{width}")
+        config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
+        self.compilations += 1
+        return self._core.compile_model(front, "CPU", config).create_infer_request()
 
     def _load_or_convert(self, shape):
         folder = cache_dir()

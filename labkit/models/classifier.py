@@ -78,6 +78,7 @@ class Classifier:
                 f"the model has {n_out} outputs but {len(self.class_names)} class names were given."
             )
         self._forward = tf.function(self.forward, reduce_retracing=True)
+        self._forward_masked = tf.function(self._composite_forward, reduce_retracing=True)
         self._runtime = resolve(self, backend, precision)
         self._backend_request = backend  # what copies (transfer) ask for again
         self.precision = precision if self._runtime is not None else "f32"
@@ -120,6 +121,11 @@ class Classifier:
         """
         return self.model(self.preprocess(self.resize_to_input(pixels)), training=False)
 
+    def _composite_forward(self, image, masks, fill):
+        keep = masks[..., None]
+        # m * I + (1 - m) * F rather than F + m * (I - F): exact for binary masks
+        return self.forward(keep * image + (1.0 - keep) * fill)
+
     def resize_to_input(self, pixels):
         """``pixels`` (N, H, W, 3) resized to the model input, as :meth:`forward` does."""
         if tuple(pixels.shape[1:3]) == self.input_size:
@@ -154,10 +160,54 @@ class Classifier:
         # One image (a prediction, a Grad-CAM) runs alone; anything else in full batches.
         b = 1 if len(images) == 1 else self.batch_size
         run = self._forward if self._runtime is None else self._runtime
-        logits = run_batched(run, images, b, progress=progress, desc=self.name)
-        if output == "logit":
-            return logits
-        return _softmax(logits)
+        return _output(run_batched(run, images, b, progress=progress, desc=self.name), output)
+
+    def predict_masked(self, image, masks, fill, *, output="probability"):
+        """Class probabilities (or logits) of ``masks * image + (1 - masks) * fill``.
+
+        What LIME, RISE and the insertion/deletion curves score: one image, partly
+        replaced by a fill image, once per mask. The compositing runs inside the
+        backend's compiled graph, so a batch of masks costs what a batch of finished
+        images costs (measured in :mod:`labkit.models.backend`).
+
+        Parameters
+        ----------
+        image : ndarray, shape (H, W, 3)
+            RGB pixels in [0, 255], uint8 or float, any size (resized after compositing,
+            as :meth:`predict` resizes).
+        masks : ndarray, shape (N, H, W)
+            Float in [0, 1] or bool: 1 keeps the image, 0 shows the fill, values in
+            between blend the two.
+        fill : ndarray or float
+            What masked pixels show, in pixel space [0, 255]: an image (H, W, 3), an RGB
+            colour (3,) or a grey level.
+        output : {"probability", "logit"}
+
+        Returns
+        -------
+        ndarray, shape (N, C), float32
+        """
+        image = np.asarray(image, dtype=np.float32)
+        masks = np.asarray(masks)
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"image must have shape (H, W, 3), got {image.shape}.")
+        if masks.ndim != 3 or masks.shape[1:] != image.shape[:2] or len(masks) == 0:
+            raise ValueError(f"masks must have shape (N, {image.shape[0]}, {image.shape[1]}) "
+                             f"with N >= 1 for this image, got {masks.shape}.")
+        try:
+            fill = np.broadcast_to(np.asarray(fill, dtype=np.float32), image.shape)
+        except ValueError:
+            raise ValueError(f"fill must be an image of shape {image.shape}, an RGB colour "
+                             f"or a grey level, got shape {np.shape(fill)}.") from None
+        if output not in ("probability", "logit"):
+            raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
+        fill = np.ascontiguousarray(fill)
+        if self._runtime is None:
+            run = lambda m: self._forward_masked(image, m, fill)  # noqa: E731
+        else:
+            run = lambda m: self._runtime.masked(image, m, fill)  # noqa: E731
+        b = 1 if len(masks) == 1 else self.batch_size
+        return _output(run_batched(run, masks, b), output)
 
     def top_k(self, image, k=5):
         """The k most probable classes for one image, as a list of :class:`Prediction`."""
@@ -213,7 +263,7 @@ class Classifier:
 
 def run_batched(fn, images, batch_size, *, progress=False, desc=None):
     """Apply a compiled ``fn`` (a ``tf.function`` or a runtime taking float32 numpy
-    batches) to ``images`` in batches of exactly ``batch_size``.
+    batches) to ``images`` (or masks) in batches of exactly ``batch_size``.
 
     The last batch is padded (a new batch shape would retrace or recompile the graph)
     and the padding is dropped from the result.
@@ -230,6 +280,10 @@ def run_batched(fn, images, batch_size, *, progress=False, desc=None):
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
         out.append(np.asarray(fn(chunk))[:n])
     return np.concatenate(out)
+
+
+def _output(logits, output):
+    return logits if output == "logit" else _softmax(logits)
 
 
 def _softmax(logits):
