@@ -87,7 +87,7 @@ def model_reference(model):
     The reference is the string a worker reloads the model by; None for a Classifier
     that only lives in this process.
     """
-    from ..models import Classifier, list_models, load_model
+    from ..models import Classifier, load_model
 
     if isinstance(model, str):
         return load_model(model), model
