@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 
 from .._checks import check_int
-from .base import hide_color_pixels, track
+from .base import hide_color_pixels, one_blas_thread, track
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb")
 _SEGMENT_CACHE = {}
@@ -91,9 +91,10 @@ def _score(model, pixels, fudged, segments, data, progress):
     composites each batch from its masks (in the backend's graph, the fastest place)."""
     b = model.batch_size
     probs = []
-    for s in track(range(0, len(data), b), progress, "LIME"):
-        masks = data[s:s + b].astype(np.float32)[:, segments]  # (n, H, W), 1 = shown
-        probs.append(model.predict_masked(pixels, masks, fudged))
+    with one_blas_thread():
+        for s in track(range(0, len(data), b), progress, "LIME"):
+            masks = data[s:s + b].astype(np.float32)[:, segments]  # (n, H, W), 1 = shown
+            probs.append(model.predict_masked(pixels, masks, fudged))
     return np.concatenate(probs)
 
 
@@ -200,11 +201,13 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
     if hide_color is not None:
         hide_color = hide_color_pixels(hide_color, pixels)[0, 0]
     explainer = lime_image.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
-    result = explainer.explain_instance(
-        pixels.astype(np.float64), model.predict, labels=(target,), top_labels=None,
-        hide_color=hide_color, num_features=int(segments.max()) + 1, num_samples=num_samples,
-        batch_size=model.batch_size, segmentation_fn=lambda _: segments, random_seed=seed,
-    )
+    with one_blas_thread():
+        result = explainer.explain_instance(
+            pixels.astype(np.float64), model.predict, labels=(target,), top_labels=None,
+            hide_color=hide_color, num_features=int(segments.max()) + 1,
+            num_samples=num_samples, batch_size=model.batch_size,
+            segmentation_fn=lambda _: segments, random_seed=seed,
+        )
     weights = np.zeros(int(segments.max()) + 1, np.float32)
     for feature, weight in result.local_exp[target]:
         weights[feature] = weight

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .._checks import check_fraction, check_int
-from .base import hide_color_pixels, track
+from .base import hide_color_pixels, one_blas_thread, track
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
 #: a hidden pixel becomes 0 after normalisation, which is this colour.
@@ -115,15 +115,16 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
 
     total = np.zeros((height, width), np.float64)
     kept, running = 0.0, []
-    for i in track(range(n_batches), progress, "RISE"):
-        masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
-                                  up_size, (height, width))
-        probs = model.predict_masked(pixels, masks, baseline)  # M * I + (1 - M) * baseline
-        total += np.tensordot(probs[:, target], masks, axes=1)
-        kept += float(masks.sum())
-        if i + 1 in checkpoints:
-            done = min((i + 1) * b, num_masks)
-            running.append((done, (total / (done * p1)).astype(np.float32)))
+    with one_blas_thread():
+        for i in track(range(n_batches), progress, "RISE"):
+            masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
+                                      up_size, (height, width))
+            probs = model.predict_masked(pixels, masks, baseline)  # M * I + (1 - M) * baseline
+            total += np.tensordot(probs[:, target], masks, axes=1)
+            kept += float(masks.sum())
+            if i + 1 in checkpoints:
+                done = min((i + 1) * b, num_masks)
+                running.append((done, (total / (done * p1)).astype(np.float32)))
 
     saliency = total / (num_masks * p1)
     extras = {

@@ -37,7 +37,7 @@ from scipy import ndimage
 from scipy.integrate import trapezoid
 
 from .._checks import check_image, check_int
-from ..explainers.base import hide_color_pixels
+from ..explainers.base import hide_color_pixels, one_blas_thread, track
 from ._maps import as_map, descending_order
 
 __all__ = ["CurveScore", "baseline_image", "deletion", "insertion"]
@@ -196,14 +196,11 @@ def _curve(metric, model, image, saliency, target, steps, baseline, batch_size, 
     rank = np.empty(sal.size, np.int64)
     rank[descending_order(sal)] = np.arange(sal.size)
     rank = rank.reshape(sal.shape)
-    chunks = range(0, steps + 1, batch)
-    if progress:
-        from tqdm.auto import tqdm
-        chunks = tqdm(chunks, desc=metric, unit="batch", leave=False)
     scores = []
-    for s in chunks:
-        changed = rank[None] < counts[s:s + batch, None, None]
-        scores.append(model.predict_masked(finish, changed, start)[:, target])
+    with one_blas_thread():
+        for s in track(range(0, steps + 1, batch), progress, metric):
+            changed = rank[None] < counts[s:s + batch, None, None]
+            scores.append(model.predict_masked(finish, changed, start)[:, target])
     scores = np.concatenate(scores).astype(np.float64)
     fractions = counts / sal.size
     scores.setflags(write=False)
