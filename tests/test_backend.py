@@ -179,3 +179,12 @@ def test_corrupt_cache_entry_is_rebuilt(labkit_cache):
     meta.write_text("{not json")
     assert _classifier(_tiny(), backend="openvino")._runtime.conversions == 1
     assert json.loads(meta.read_text())  # rewritten whole
+
+
+def test_short_last_batch_runs_unpadded_and_agrees(labkit_cache):
+    images = np.random.default_rng(1).integers(0, 256, (6, 32, 32, 3)).astype(np.uint8)
+    fast = _classifier(_tiny(), backend="openvino")  # batch_size 4: a full batch and 2 more
+    expected = _classifier(_tiny(), backend="tensorflow").predict(images, output="logit")
+    np.testing.assert_allclose(fast.predict(images, output="logit"), expected, atol=1e-4)
+    full_batch = {key[1] for key in fast._runtime._requests}
+    assert full_batch == {True, False}  # a static graph for 4 images, a dynamic one for 2

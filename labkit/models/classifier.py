@@ -157,10 +157,13 @@ class Classifier:
             raise ValueError("images is empty: pass at least one image.")
         if output not in ("probability", "logit"):
             raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
+        if self._runtime is not None:  # OpenVINO takes a short last batch as it is
+            return _output(run_batched(self._runtime, images, self.batch_size, pad=False,
+                                       progress=progress, desc=self.name), output)
         # One image (a prediction, a Grad-CAM) runs alone; anything else in full batches.
         b = 1 if len(images) == 1 else self.batch_size
-        run = self._forward if self._runtime is None else self._runtime
-        return _output(run_batched(run, images, b, progress=progress, desc=self.name), output)
+        return _output(run_batched(self._forward, images, b, progress=progress, desc=self.name),
+                       output)
 
     def predict_masked(self, image, masks, fill, *, output="probability"):
         """Class probabilities (or logits) of ``masks * image + (1 - masks) * fill``.
@@ -202,12 +205,12 @@ class Classifier:
         if output not in ("probability", "logit"):
             raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
         fill = np.ascontiguousarray(fill)
-        if self._runtime is None:
-            run = lambda m: self._forward_masked(image, m, fill)  # noqa: E731
-        else:
-            run = lambda m: self._runtime.masked(image, m, fill)  # noqa: E731
+        if self._runtime is not None:
+            return _output(run_batched(lambda m: self._runtime.masked(image, m, fill), masks,
+                                       self.batch_size, pad=False), output)
         b = 1 if len(masks) == 1 else self.batch_size
-        return _output(run_batched(run, masks, b), output)
+        return _output(run_batched(lambda m: self._forward_masked(image, m, fill), masks, b),
+                       output)
 
     def top_k(self, image, k=5):
         """The k most probable classes for one image, as a list of :class:`Prediction`."""
@@ -261,12 +264,13 @@ class Classifier:
         return np.asarray(self.preprocess(pixel)).reshape(3)
 
 
-def run_batched(fn, images, batch_size, *, progress=False, desc=None):
+def run_batched(fn, images, batch_size, *, pad=True, progress=False, desc=None):
     """Apply a compiled ``fn`` (a ``tf.function`` or a runtime taking float32 numpy
-    batches) to ``images`` (or masks) in batches of exactly ``batch_size``.
+    batches) to ``images`` (or masks) in batches of ``batch_size``.
 
-    The last batch is padded (a new batch shape would retrace or recompile the graph)
-    and the padding is dropped from the result.
+    With ``pad`` (for TensorFlow, where a new batch shape would retrace the graph) the
+    last batch is padded to the full size and the padding dropped from the result;
+    without it (OpenVINO, whose graphs take any shorter batch) the last batch is short.
     """
     starts = range(0, len(images), batch_size)
     if progress:
@@ -276,7 +280,7 @@ def run_batched(fn, images, batch_size, *, progress=False, desc=None):
     for s in starts:
         chunk = np.asarray(images[s:s + batch_size], dtype=np.float32)
         n = len(chunk)
-        if n < batch_size:
+        if pad and n < batch_size:
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
         out.append(np.asarray(fn(chunk))[:n])
     return np.concatenate(out)
