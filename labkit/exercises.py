@@ -103,9 +103,7 @@ def _rise_inputs(num_masks=64, grid_size=7, p1=0.5, seed=0):
     grids, shifts, up = generate_masks(pixels.shape[:2], num_masks=num_masks,
                                        grid_size=grid_size, p1=p1, seed=seed)
     masks = masks_from_recipe(grids, shifts, up, pixels.shape[:2])
-    baseline = np.asarray(IMAGENET_MEAN_RGB, np.float32)
-    keep = masks[..., None]
-    probs = _model().predict(keep * pixels + (1 - keep) * baseline)[:, target]
+    probs = _model().predict_masked(pixels, masks, IMAGENET_MEAN_RGB)[:, target]
     saliency = explain(_model(), pixels, "rise", target=target, num_masks=num_masks,
                        grid_size=grid_size, p1=p1, seed=seed).saliency
     return masks, probs, saliency
