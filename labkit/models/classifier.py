@@ -46,8 +46,9 @@ class Classifier:
     class_ids : sequence of str, optional
         Stable identifiers (WordNet ids for ImageNet); default: the names.
     batch_size : int
-        Every model call runs on batches of exactly this size (the last one is
-        padded), so the compiled graph is traced once per image size.
+        Every model call runs on batches of this size at most. TensorFlow pads the last
+        one to the full size, so its graph is traced once per image size; OpenVINO runs
+        it short on a dynamic-batch graph.
     backend : {"auto", "tensorflow", "openvino"}
         What runs the forward-only calls (:meth:`predict`, hence LIME, RISE and the
         insertion/deletion curves); Grad-CAM and FEM always use TensorFlow, which they
