@@ -126,16 +126,22 @@ def rise_peak_memory(model="mobilenet", *, weights="imagenet", num_masks=4000, s
     return (top - before) / 1024, method
 
 
-def _memory_in_subprocess(model, weights, num_masks):
+def _in_fresh_process(code, *args, **env):
+    """Run ``python -c code *args`` in a new process that imports this labkit, with extra
+    environment variables, and return the JSON its last output line prints."""
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    env = dict(os.environ, **env, PYTHONPATH=os.pathsep.join(
         [package_parent] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_in_subprocess(model, weights, num_masks):
     code = ("import json, sys; from labkit.bench import rise_peak_memory; "
             "print(json.dumps(rise_peak_memory(sys.argv[1], weights=json.loads(sys.argv[2]), "
             "num_masks=int(sys.argv[3]))))")
-    out = subprocess.run([sys.executable, "-c", code, model, json.dumps(weights), str(num_masks)],
-                         env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _in_fresh_process(code, model, json.dumps(weights), str(num_masks))
 
 
 def _load_times(model, weights):
@@ -143,17 +149,12 @@ def _load_times(model, weights):
     the first converts, the second reads the converted graph."""
     import tempfile
 
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = ("import json, sys, time; from labkit.models import load_model; t = time.perf_counter();"
             "c = load_model(sys.argv[1], weights=json.loads(sys.argv[2]));"
             "print(json.dumps([time.perf_counter() - t, c._runtime.conversions]))")
     with tempfile.TemporaryDirectory() as home:
-        env = dict(os.environ, LABKIT_DATA=home, PYTHONPATH=os.pathsep.join(
-            [package_parent] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-        return [json.loads(subprocess.run(
-            [sys.executable, "-c", code, model, json.dumps(weights)], env=env,
-            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-            for _ in range(2)]
+        return [_in_fresh_process(code, model, json.dumps(weights), LABKIT_DATA=home)
+                for _ in range(2)]
 
 
 def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory=True,
@@ -187,7 +188,7 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
     from .data import sample_image
     from .explainers import explain
     from .explainers.lime import segment
-    from .metrics import deletion, insertion
+    from .metrics import deletion, insertion, pcc
 
     settings = dict(QUICK if quick else FULL, model=model, weights=weights, repeats=repeats,
                     quick=quick)
@@ -302,7 +303,7 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
             c = explain(bf16, image, key, **kw).saliency
             rows.append(dict(name=f"bf16_{key}_pcc", what=f"{key} map, bf16 vs f32", seconds=None,
                              baseline="PCC", baseline_seconds=None, ratio=None, cpu_ratio=None,
-                             value=float(np.corrcoef(a.ravel(), c.ravel())[0, 1]), unit="pcc"))
+                             value=pcc(a, c), unit="pcc"))
         for (seconds, conversions), name in zip(_load_times(model, weights),
                                                 ("load_first", "load_second")):
             rows.append(dict(name=name, what="load_model, fresh process",

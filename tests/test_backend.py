@@ -10,6 +10,7 @@ import pytest
 
 from labkit import explain, sample_image
 from labkit._tf import keras, tf
+from labkit.metrics import pcc
 from labkit.models import Classifier
 from labkit.models.backend import ConversionError, cache_dir
 
@@ -26,10 +27,6 @@ def backends(request):
         from labkit.models import load_model
         model = load_model("efficientnet_lite0")
     return model, model.with_backend("tensorflow")
-
-
-def _pcc(a, b):
-    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
 def test_auto_uses_openvino_and_matches_tensorflow_logits(backends):
@@ -51,7 +48,7 @@ def test_maps_agree_across_backends_and_repeat_exactly(backends, method, setting
         again = explain(fast, image, method, seed=3, **settings).saliency
         reference = explain(slow, image, method, seed=3, **settings).saliency
         np.testing.assert_array_equal(first, again)
-        assert _pcc(first, reference) >= 0.999
+        assert pcc(first, reference) >= 0.999
 
 
 @pytest.mark.parametrize("size", [None, (300, 400)], ids=["input size", "resized"])

@@ -14,9 +14,8 @@ values on the scale of a probability.
 
 Masks are generated batch by batch and the classifier composites and scores each
 batch (:meth:`~labkit.models.Classifier.predict_masked`), so memory stays bounded
-whatever N is: only the N x s x s
-random grids (a few kB) are drawn up front, which also makes the map independent of
-the batch size.
+whatever N is: only the N x s x s random grids (a few kB) are drawn up front, which
+also makes the map independent of the batch size.
 """
 import math
 

@@ -156,15 +156,8 @@ class Classifier:
             raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}.")
         if len(images) == 0:
             raise ValueError("images is empty: pass at least one image.")
-        if output not in ("probability", "logit"):
-            raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
-        if self._runtime is not None:  # OpenVINO takes a short last batch as it is
-            return _output(run_batched(self._runtime, images, self.batch_size, pad=False,
-                                       progress=progress, desc=self.name), output)
-        # One image (a prediction, a Grad-CAM) runs alone; anything else in full batches.
-        b = 1 if len(images) == 1 else self.batch_size
-        return _output(run_batched(self._forward, images, b, progress=progress, desc=self.name),
-                       output)
+        _check_output(output)
+        return _output(self._batched(images, self._forward, self._runtime, progress), output)
 
     def predict_masked(self, image, masks, fill, *, output="probability"):
         """Class probabilities (or logits) of ``masks * image + (1 - masks) * fill``.
@@ -203,15 +196,20 @@ class Classifier:
         except ValueError:
             raise ValueError(f"fill must be an image of shape {image.shape}, an RGB colour "
                              f"or a grey level, got shape {np.shape(fill)}.") from None
-        if output not in ("probability", "logit"):
-            raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
+        _check_output(output)
         fill = np.ascontiguousarray(fill)
-        if self._runtime is not None:
-            return _output(run_batched(lambda m: self._runtime.masked(image, m, fill), masks,
-                                       self.batch_size, pad=False), output)
-        b = 1 if len(masks) == 1 else self.batch_size
-        return _output(run_batched(lambda m: self._forward_masked(image, m, fill), masks, b),
-                       output)
+        logits = self._batched(masks, lambda m: self._forward_masked(image, m, fill),
+                               lambda m: self._runtime.masked(image, m, fill))
+        return _output(logits, output)
+
+    def _batched(self, items, tensorflow_fn, runtime_fn, progress=False):
+        """Logits of ``items`` (images or masks) through the backend, a batch at a time."""
+        if self._runtime is not None:  # OpenVINO takes a short last batch as it is
+            return run_batched(runtime_fn, items, self.batch_size, pad=False,
+                               progress=progress, desc=self.name)
+        # One item (a prediction, a Grad-CAM) runs alone; anything else in full batches.
+        b = 1 if len(items) == 1 else self.batch_size
+        return run_batched(tensorflow_fn, items, b, progress=progress, desc=self.name)
 
     def top_k(self, image, k=5):
         """The k most probable classes for one image, as a list of :class:`Prediction`."""
@@ -285,6 +283,11 @@ def run_batched(fn, images, batch_size, *, pad=True, progress=False, desc=None):
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
         out.append(np.asarray(fn(chunk))[:n])
     return np.concatenate(out)
+
+
+def _check_output(output):
+    if output not in ("probability", "logit"):
+        raise ValueError(f"output must be 'probability' or 'logit', got {output!r}.")
 
 
 def _output(logits, output):
