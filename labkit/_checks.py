@@ -5,40 +5,46 @@ import numbers
 import numpy as np
 
 
+class ParameterError(ValueError, TypeError):
+    """A bad argument to a labkit function. The message names the parameter, what was
+    given and what is allowed. Both a ValueError and a TypeError, so code that caught
+    either before keeps working."""
+
+
 def check_image(image, name="image"):
     """Return ``image`` as a float32 RGB array in pixel space [0, 255], never a view.
 
     Accepts an (H, W, 3) array of dtype uint8 (0..255) or float (0..255).
     """
     if not isinstance(image, np.ndarray):
-        raise TypeError(
+        raise ParameterError(
             f"{name} must be a numpy array of shape (H, W, 3), got {type(image).__name__}. "
             "Load files with labkit.load_image(path)."
         )
     if image.ndim != 3 or image.shape[-1] != 3:
         hint = " (a batch? pass one image at a time)" if image.ndim == 4 else ""
-        raise ValueError(
+        raise ParameterError(
             f"{name} must have shape (H, W, 3) with RGB channels last, got {image.shape}{hint}. "
             "labkit.load_image converts grayscale and RGBA files to RGB."
         )
     if image.shape[0] < 8 or image.shape[1] < 8:
-        raise ValueError(f"{name} is {image.shape[0]}x{image.shape[1]} pixels; it must be at least 8x8.")
+        raise ParameterError(f"{name} is {image.shape[0]}x{image.shape[1]} pixels; it must be at least 8x8.")
     if image.dtype == np.uint8:
         return image.astype(np.float32)
     if not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(
+        raise ParameterError(
             f"{name} has dtype {image.dtype}; use uint8 (0..255) or float (0..255) pixels."
         )
     if not np.all(np.isfinite(image)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
+        raise ParameterError(f"{name} contains NaN or infinite values.")
     lo, hi = float(image.min()), float(image.max())
     if lo < 0 or hi > 255:
-        raise ValueError(
+        raise ParameterError(
             f"{name} has values in [{lo:.3g}, {hi:.3g}], outside pixel range [0, 255]. "
             "Pass raw pixels, not preprocessed model input: labkit preprocesses for you."
         )
     if hi <= 1.0 and hi > 0:
-        raise ValueError(
+        raise ParameterError(
             f"{name} looks scaled to [0, 1] (max {hi:.3g}); labkit expects pixels in [0, 255]. "
             "Multiply by 255 or pass the uint8 image."
         )
@@ -47,26 +53,48 @@ def check_image(image, name="image"):
 
 def check_int(value, name, minimum=1, maximum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}.")
+        raise ParameterError(f"{name} must be an integer, got {value!r}.")
     if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+        raise ParameterError(f"{name} must be at least {minimum}, got {value}.")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {value}.")
+        raise ParameterError(f"{name} must be at most {maximum}, got {value}.")
     return int(value)
 
 
 def check_fraction(value, name, *, closed=False):
     """A float in the open interval (0, 1), or [0, 1] when ``closed``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}.")
+        raise ParameterError(f"{name} must be a number, got {value!r}.")
     ok = 0 <= value <= 1 if closed else 0 < value < 1
     if not ok:
         interval = "[0, 1]" if closed else "the open interval (0, 1)"
-        raise ValueError(f"{name} must lie in {interval}, got {value}.")
+        raise ParameterError(f"{name} must lie in {interval}, got {value}.")
     return float(value)
 
 
 def check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an integer or None, got {seed!r}.")
-    return seed
+    """``seed`` as numpy's generators accept it: None or an integer in [0, 2**32 - 1]."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or not 0 <= seed < 2**32):
+        raise ParameterError(f"seed must be None or an integer from 0 to 2**32 - 1, got "
+                             f"{seed!r}; pick any non-negative integer, e.g. seed=0.")
+    return None if seed is None else int(seed)
+
+
+
+def renamed(params, renames, where):
+    """``params`` (a dict of keyword arguments) with the old names in ``renames`` (old ->
+    new) replaced by the new ones: old keywords work for one release, with a
+    DeprecationWarning naming the new one. Refuses an old and a new name together."""
+    import warnings
+
+    out = dict(params)
+    for old, new in renames.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise ParameterError(f"{where}: give {new}, not both {new} and its old name {old}.")
+        warnings.warn(f"{where}: {old} is now called {new}; {old} will be removed in the "
+                      "next release.", DeprecationWarning, stacklevel=3)
+        out[new] = out.pop(old)
+    return out

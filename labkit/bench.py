@@ -200,7 +200,7 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
     ns, nm, steps = settings["num_samples"], settings["num_masks"], settings["steps"]
     nc = 2 * (steps + 1)
     segments = segment(pixels, n_segments=settings["n_segments"])
-    lime_args = dict(seed=0, num_samples=ns, segments=segments, hide_color=None)
+    lime_args = dict(seed=0, num_samples=ns, segments=segments, baseline=None)
     batch = {n: np.repeat(pixels[None], n, axis=0) for n in {ns, nm, nc, settings["tf_images"]}}
     rise_map = explain(classifier, image, "rise", seed=0, num_masks=b).saliency
 

@@ -54,9 +54,16 @@ def _parser():
     parser.add_argument("--limit", type=int, help="only the first N images")
     parser.add_argument("--model", default="efficientnet_lite0",
                         help="registered model name or saved model path")
-    parser.add_argument("--methods", nargs="+", default=["gradcam", "fem", "rise", "lime"])
+    from .explainers import list_methods
+    from .metrics import METRICS
+
+    parser.add_argument("--methods", nargs="+", default=["gradcam", "fem", "rise", "lime"],
+                        choices=list_methods(), metavar="METHOD",
+                        help=f"explainers, from {', '.join(list_methods())}")
     parser.add_argument("--metrics", nargs="+",
-                        default=["pcc", "ssim", "iou", "pointing_game", "insertion", "deletion"])
+                        default=["pcc", "ssim", "iou", "pointing_game", "insertion", "deletion"],
+                        choices=sorted(METRICS), metavar="METRIC",
+                        help=f"metrics, from {', '.join(sorted(METRICS))}")
     parser.add_argument("--param", action="append", default=[], metavar="NAME.KEY=VALUE",
                         help="a method or metric parameter, e.g. rise.num_masks=500 or "
                              "insertion.steps=20 (VALUE read as JSON, else as text); repeatable")

@@ -16,8 +16,9 @@ Submission::
 
 - ``method``: "lime", "lime_package", "rise", "gradcam" or "fem".
 - ``params``: exactly :func:`labkit.explain`'s parameters for that method (``seed``
-  included), each checked against the range in :data:`PARAMS`; an unknown key or an
-  out-of-range value is refused with one sentence.
+  included), each checked against the method's record (``labkit.explainers.get_explainer``),
+  its laptop limits included; an unknown key or an out-of-range value is refused with one
+  sentence.
 - LIME is scored by its ``num_features`` strongest positive superpixels
   (:func:`labkit.lime_mask`, default 5); RISE, Grad-CAM and FEM by their ``top_percent``
   most salient pixels (default 20, :func:`labkit.metrics.iou`).
@@ -29,7 +30,6 @@ available is recorded beside the result.
 import argparse
 import csv
 import datetime
-import inspect
 import json
 import numbers
 import os
@@ -41,34 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import ParameterError, check_seed
+
 PICKLE_EXTENSIONS = (".pkl", ".pickle", ".p", ".joblib", ".dill", ".sav")
-LIME_METHODS = ("lime", "lime_package")
-MAP_METHODS = ("rise", "gradcam", "fem")
 DEFAULT_NUM_FEATURES = 5
 DEFAULT_TOP_PERCENT = 20.0
-
-#: Every gradable parameter: (kind, minimum, maximum) for numbers, (kind, choices) for
-#: strings. Upper bounds keep one explanation under a minute on a course laptop.
-PARAMS = {
-    "seed": ("int_or_none", 0, 2**31 - 1),
-    "num_samples": ("int", 1, 5000),
-    "n_segments": ("int", 2, 1000),
-    "compactness": ("float", 1e-3, 1000.0),
-    "segmentation": ("choice", ("slic", "quickshift", "felzenszwalb")),
-    "hide_color": ("hide_color",),
-    "kernel_width": ("float", 1e-6, 100.0),
-    "alpha": ("float", 0.0, 1e6),
-    "top_labels": ("int", 1, 10),
-    "num_masks": ("int", 1, 8000),
-    "grid_size": ("int", 2, 224),
-    "p1": ("open_fraction", 0.0, 1.0),
-    "snapshots": ("int", 1, 100),
-    "layer": ("str_or_none", None),
-    "k": ("float", 1e-3, 10.0),
-}
-#: Explainer parameters a JSON submission cannot set (arrays, or irrelevant to grading).
-NOT_GRADABLE = {"segments": "a segmentation array cannot travel in JSON; choose "
-                            "'segmentation' and 'n_segments' instead"}
 
 
 class SubmissionError(ValueError):
@@ -76,44 +53,11 @@ class SubmissionError(ValueError):
 
 
 def method_params(method):
-    """The parameter names a submission may give for ``method`` (seed included)."""
-    from .explainers import EXPLAINERS
+    """The parameter names a submission may give for ``method`` (seed included): every
+    parameter of its record (``labkit.explainers.get_explainer``) that JSON can carry."""
+    from .explainers import get_explainer
 
-    names = [p for p in inspect.signature(EXPLAINERS[method]).parameters
-             if p not in ("model", "pixels", "target", "progress")]
-    return [p for p in names if p not in NOT_GRADABLE]
-
-
-def _check_value(name, value):
-    spec = PARAMS[name]
-    kind = spec[0]
-    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if kind == "choice":
-        if value not in spec[1]:
-            raise SubmissionError(f"params.{name} must be one of {list(spec[1])}, got {value!r}.")
-    elif kind == "str_or_none":
-        if value is not None and not isinstance(value, str):
-            raise SubmissionError(f"params.{name} must be a layer name (a string) or null, "
-                                  f"got {value!r}.")
-    elif kind == "hide_color":
-        rgb = isinstance(value, list) and len(value) == 3
-        values = value if rgb else [value]
-        if value is not None and not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                                         and 0 <= v <= 255 for v in values):
-            raise SubmissionError(f"params.{name} must be null (mean colour), a grey level or "
-                                  f"an [r, g, b] list in [0, 255], got {value!r}.")
-    elif kind == "int_or_none" and value is None:
-        return
-    elif kind in ("int", "int_or_none") and not (number and isinstance(value, numbers.Integral)):
-        raise SubmissionError(f"params.{name} must be an integer, got {value!r}.")
-    elif not number:
-        raise SubmissionError(f"params.{name} must be a number, got {value!r}.")
-    elif kind == "open_fraction" and not spec[1] < value < spec[2]:
-        raise SubmissionError(f"params.{name} must lie strictly between {spec[1]} and {spec[2]}, "
-                              f"got {value}.")
-    elif kind != "open_fraction" and not spec[1] <= value <= spec[2]:
-        raise SubmissionError(f"params.{name} must be between {spec[1]} and {spec[2]}, "
-                              f"got {value}.")
+    return ["seed"] + [p.name for p in get_explainer(method).params if p.gradable]
 
 
 def validate(submission):
@@ -129,18 +73,19 @@ def validate(submission):
     SubmissionError
         With one sentence naming the problem: unknown key, wrong type, out of range.
     """
-    from .explainers import EXPLAINERS
+    from .explainers import RENAMED, get_explainer, list_methods
 
     if not isinstance(submission, dict):
         raise SubmissionError(f"the submission must be a JSON object {{...}}, "
                               f"got a {type(submission).__name__}.")
-    methods = sorted(EXPLAINERS)
+    methods = list_methods()
     method = submission.get("method")
     if method is None:
         raise SubmissionError(f"the submission has no 'method'; give one of {methods}.")
-    if method not in EXPLAINERS:
+    if not isinstance(method, str) or method not in methods:
         raise SubmissionError(f"unknown method {method!r}; choose one of {methods}.")
-    score_key = "num_features" if method in LIME_METHODS else "top_percent"
+    record = get_explainer(method)
+    score_key = "num_features" if record.superpixels else "top_percent"
     allowed = {"method", "params", score_key}
     for key in submission:
         if key not in allowed:
@@ -151,14 +96,21 @@ def validate(submission):
         raise SubmissionError(f"'params' must be a JSON object, got {params!r}.")
     known = method_params(method)
     for name, value in params.items():
-        if name in NOT_GRADABLE:
-            raise SubmissionError(f"params.{name} is not accepted: {NOT_GRADABLE[name]}.")
+        name = RENAMED.get(name, name)  # old names still grade, as explain takes them
         if name not in known:
-            raise SubmissionError(f"{method} has no parameter {name!r}; its parameters are "
+            why = ("an array cannot travel in JSON" if name in record.defaults else
+                   f"{method} has no parameter {name!r}")
+            raise SubmissionError(f"params.{name} is not accepted: {why}; the parameters are "
                                   f"{known}.")
-        _check_value(name, value)
+        try:
+            if name == "seed":
+                check_seed(value)
+            else:  # the laptop limits always hold here: grading times every submission
+                record.param(name).check(value, method)
+        except ParameterError as error:
+            raise SubmissionError(f"params.{str(error).removeprefix(method + ': ')}") from None
     clean = {"method": method, "params": dict(params)}
-    if method in LIME_METHODS:
+    if record.superpixels:
         k = submission.get("num_features", DEFAULT_NUM_FEATURES)
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= 100:
             raise SubmissionError(f"num_features must be an integer from 1 to 100, got {k!r}.")

@@ -242,7 +242,7 @@ def rise_masks(explanation, *, cmap="jet"):
     """How RISE works on this image: masked inputs, then the map as masks accumulate.
 
     Top row: four of the random masks applied to the image (hidden pixels fade to the
-    ``hide_color`` used). Bottom row: the running saliency after more and more masks,
+    ``baseline`` used). Bottom row: the running saliency after more and more masks,
     on one colour scale, so you can see it converge. The suptitle gives the mean mask
     value (the kept fraction, close to p1).
 
@@ -256,7 +256,7 @@ def rise_masks(explanation, *, cmap="jet"):
     from .explainers.base import hide_color_pixels
 
     image = explanation.image.astype(np.float32)
-    baseline = hide_color_pixels(explanation.params["hide_color"], image)
+    baseline = hide_color_pixels(explanation.params["baseline"], image)
     masks = extras["example_masks"][:4]
     running = extras["running"]
     picks = sorted({round(i) for i in np.linspace(0, len(running) - 1, min(4, len(running)))})

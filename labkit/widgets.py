@@ -21,18 +21,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import plots
-from ._checks import check_image
-from .explainers import explain
+from ._checks import check_image, renamed
+from .explainers import RENAMED, explain, get_explainer
 from .models import Classifier, load_model
 from .models.classifier import conv_layer_names
 
-#: Choices of LIME's ``hide_color`` (pixel space); "custom" uses the colour picker.
+#: Choices of a colour ``baseline`` (pixel space); "custom" uses the colour picker.
 HIDE_COLORS = {"mean (None)": None, "black": 0, "grey": 128, "white": 255, "custom": None}
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "coolwarm", "gray")
 SUPERPIXELS = ("for the class", "against the class", "both")
 _WIDE = {"description_width": "initial"}
 _CACHE_SIZE = 32
-_STOCHASTIC = ("lime", "lime_package", "rise")
 
 
 def explorer(method="lime", models=("efficientnet_lite0",), images=None, **defaults):
@@ -40,19 +39,21 @@ def explorer(method="lime", models=("efficientnet_lite0",), images=None, **defau
 
     Parameters
     ----------
-    method : {"lime", "lime_package", "rise", "gradcam", "fem"}
+    method : str
+        Any registered method (``labkit.list_methods()``); its controls come from its
+        record (``labkit.explainers.get_explainer(method).params``).
     models : sequence of str or Classifier
         Registered names (loaded on first use with :func:`labkit.load_model`) or
         already loaded classifiers.
     images : dict name -> ndarray (H, W, 3), or one ndarray
         RGB pixels in [0, 255].
     **defaults
-        Initial values of the controls, by name: ``model``, ``image``, ``seed`` (LIME and
-        RISE only: Grad-CAM and FEM are deterministic);
-        LIME ``num_samples``, ``n_segments``, ``hide_color`` (a label of
-        :data:`HIDE_COLORS` or a colour), ``num_features``, ``superpixels`` (one of
-        :data:`SUPERPIXELS`), ``hide_rest``; RISE ``num_masks``, ``grid_size``, ``p1``;
-        Grad-CAM / FEM ``layer``, FEM ``k``; always ``cmap`` and ``alpha``.
+        Initial values of the controls, by name: ``model``, ``image``, ``seed`` (stochastic
+        methods only), every parameter the record shows (LIME ``num_samples``,
+        ``n_segments``, ``baseline`` (a label of :data:`HIDE_COLORS` or a colour); RISE
+        ``num_masks``, ``grid_size``, ``p1``; Grad-CAM / FEM ``layer``, FEM ``k``...);
+        superpixel methods ``num_features``, ``superpixels`` (one of :data:`SUPERPIXELS`),
+        ``hide_rest``; always ``cmap`` and ``alpha``.
 
     Returns
     -------
@@ -79,9 +80,7 @@ class Explorer(widgets.HBox):
     """
 
     def __init__(self, method, models, images, **defaults):
-        if method not in _METHOD_CONTROLS:
-            raise ValueError(f"no explorer for method {method!r}; choose one of "
-                             f"{sorted(_METHOD_CONTROLS)}.")
+        self.record = get_explainer(method)
         self.method = method
         self._models = _label_models(models)
         self._images = _label_images(images)
@@ -91,12 +90,12 @@ class Explorer(widgets.HBox):
         expensive = {
             "model": widgets.Dropdown(options=list(self._models), description="model"),
             "image": widgets.Dropdown(options=list(self._images), description="image"),
-            **_METHOD_CONTROLS[method](),
+            **_method_controls(self.record),
         }
-        if method in _STOCHASTIC:  # Grad-CAM and FEM are deterministic: no seed to show
+        if self.record.stochastic:  # deterministic methods have no seed to show
             expensive["seed"] = widgets.IntText(value=0, description="seed", style=_WIDE)
         display = {
-            **(_lime_display() if method.startswith("lime") else {}),
+            **(_lime_display() if self.record.superpixels else {}),
             "cmap": widgets.Dropdown(options=COLORMAPS, description="colormap"),
             "alpha": widgets.FloatSlider(value=0.5, min=0, max=1, step=0.05,
                                          description="opacity"),
@@ -105,7 +104,7 @@ class Explorer(widgets.HBox):
         if "layer" in self.controls:
             self._update_layers()
             self.controls["model"].observe(self._update_layers, "value")
-        self._set_defaults(defaults)
+        self._set_defaults(renamed(defaults, RENAMED, f"the {method} explorer"))
 
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
                                          tooltip="Explain with these settings")
@@ -127,18 +126,16 @@ class Explorer(widgets.HBox):
     # -- what Run computes -------------------------------------------------------------
     def params(self):
         """The method parameters the controls currently set (without the seed)."""
-        c = self.controls
-        if self.method.startswith("lime"):
-            hide = c["hide_color"].value
-            hide_color = _hex_to_rgb(c["custom_color"].value) if hide == "custom" else HIDE_COLORS[hide]
-            return {"num_samples": c["num_samples"].value, "n_segments": c["n_segments"].value,
-                    "hide_color": hide_color}
-        if self.method == "rise":
-            return {"num_masks": c["num_masks"].value, "grid_size": c["grid_size"].value,
-                    "p1": c["p1"].value}
-        if self.method == "fem":
-            return {"layer": c["layer"].value, "k": c["k"].value}
-        return {"layer": c["layer"].value}
+        c, params = self.controls, {}
+        for p in self.record.params:
+            if p.widget is None:  # not shown: the explainer's default
+                continue
+            value = c[p.name].value
+            if p.kind == "color":
+                value = (_hex_to_rgb(c["custom_color"].value) if value == "custom"
+                         else HIDE_COLORS[value])
+            params[p.name] = value
+        return params
 
     def run(self, _button=None):
         """Explain with the current settings (from the cache when they were run before)."""
@@ -221,44 +218,45 @@ class Explorer(widgets.HBox):
             raise TypeError(f"the {self.method} explorer has no control {unknown[0]!r}; "
                             f"its controls are {sorted(self.controls)}.")
         for name, value in defaults.items():
-            if name == "hide_color" and value not in HIDE_COLORS:
+            colour = any(p.name == name and p.kind == "color" for p in self.record.params)
+            if colour and value not in HIDE_COLORS:
                 value = _hide_color_label(value, self.controls["custom_color"])
             self.controls[name].value = value
 
 
 # -- per-method controls -------------------------------------------------------------
-def _count(value, description):
-    return widgets.BoundedIntText(value=value, min=1, max=100_000, description=description,
-                                  style=_WIDE)
+def _method_controls(record):
+    """The explorer's controls for every parameter the record shows (``Param.widget``)."""
+    controls = {}
+    for p in record.params:
+        if p.widget is None:
+            continue
+        default, label = record.defaults[p.name], p.label or p.name
+        if p.kind == "color":
+            controls.update(_color_controls(p.name, label))
+        elif p.kind == "layer":  # filled from the model by Explorer._update_layers
+            controls[p.name] = widgets.Dropdown(description=label)
+        elif p.kind == "choice":
+            controls[p.name] = widgets.Dropdown(options=p.choices, value=default,
+                                                description=label, style=_WIDE)
+        elif p.widget[0] == "count":
+            controls[p.name] = widgets.BoundedIntText(
+                value=default, min=p.low, max=p.limit or p.high or 100_000, description=label,
+                style=_WIDE)
+        else:
+            _, low, high, step = p.widget
+            slider = widgets.IntSlider if p.kind == "int" else widgets.FloatSlider
+            controls[p.name] = slider(value=default, min=low, max=high, step=step,
+                                      description=label, style=_WIDE)
+    return controls
 
 
-def _lime_controls():
+def _color_controls(name, label):
     picker = widgets.ColorPicker(value="#ff00ff", description="custom colour", disabled=True,
                                  style=_WIDE)
-    hide = widgets.Dropdown(options=list(HIDE_COLORS), description="hide colour", style=_WIDE)
-    hide.observe(lambda change: setattr(picker, "disabled", change["new"] != "custom"), "value")
-    return {"num_samples": _count(1000, "num_samples"),
-            "n_segments": widgets.IntSlider(value=50, min=2, max=300, description="superpixels",
-                                            style=_WIDE),
-            "hide_color": hide, "custom_color": picker}
-
-
-def _rise_controls():
-    return {"num_masks": _count(2000, "masks N"),
-            "grid_size": widgets.IntSlider(value=7, min=2, max=32, description="grid size s",
-                                           style=_WIDE),
-            "p1": widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05,
-                                      description="keep probability p1", style=_WIDE)}
-
-
-def _cam_controls():
-    return {"layer": widgets.Dropdown(description="layer")}
-
-
-def _fem_controls():
-    return {**_cam_controls(),
-            "k": widgets.FloatSlider(value=2.0, min=0.5, max=4.0, step=0.25,
-                                     description="k (std above mean)", style=_WIDE)}
+    choice = widgets.Dropdown(options=list(HIDE_COLORS), description=label, style=_WIDE)
+    choice.observe(lambda change: setattr(picker, "disabled", change["new"] != "custom"), "value")
+    return {name: choice, "custom_color": picker}
 
 
 def _lime_display():
@@ -266,10 +264,6 @@ def _lime_display():
                                               style=_WIDE),
             "superpixels": widgets.RadioButtons(options=SUPERPIXELS, description="superpixels"),
             "hide_rest": widgets.Checkbox(value=False, description="hide the rest")}
-
-
-_METHOD_CONTROLS = {"lime": _lime_controls, "lime_package": _lime_controls,
-                    "rise": _rise_controls, "gradcam": _cam_controls, "fem": _fem_controls}
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -308,7 +302,7 @@ def _hex_to_rgb(color):
 
 
 def _hide_color_label(value, picker):
-    """Map a hide_color value (grey level or RGB) to a dropdown label, using the picker."""
+    """Map a colour baseline value (grey level or RGB) to a dropdown label, using the picker."""
     if value is None:
         return "mean (None)"
     for label, level in HIDE_COLORS.items():
@@ -316,7 +310,7 @@ def _hide_color_label(value, picker):
             return label
     rgb = np.broadcast_to(np.asarray(value, dtype=float), (3,))
     if not np.all((rgb >= 0) & (rgb <= 255)):
-        raise ValueError(f"hide_color must be one of {list(HIDE_COLORS)}, a grey level or an "
+        raise ValueError(f"baseline must be one of {list(HIDE_COLORS)}, a grey level or an "
                          f"RGB triple in [0, 255], got {value!r}.")
     picker.value = "#" + "".join(f"{int(round(v)):02x}" for v in rgb)
     return "custom"

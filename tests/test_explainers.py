@@ -52,12 +52,12 @@ def test_lime_matches_the_lime_package(mobilenet, chelsea):
     np.testing.assert_allclose(ours.extras["weights"], ref.extras["weights"], atol=1e-3)
 
 
-def test_lime_hide_color_is_pixel_space(mobilenet, chelsea):
-    black = explain(mobilenet, chelsea, "lime", seed=0, num_samples=64, hide_color=0)
-    mean = explain(mobilenet, chelsea, "lime", seed=0, num_samples=64, hide_color=None)
+def test_lime_baseline_is_pixel_space(mobilenet, chelsea):
+    black = explain(mobilenet, chelsea, "lime", seed=0, num_samples=64, baseline=0)
+    mean = explain(mobilenet, chelsea, "lime", seed=0, num_samples=64, baseline=None)
     assert not np.allclose(black.saliency, mean.saliency)
-    with pytest.raises(ValueError, match="RGB triple in \\[0, 255\\]"):
-        explain(mobilenet, chelsea, "lime", num_samples=8, hide_color=(0, 0, 300))
+    with pytest.raises(ValueError, match=r"\(r, g, b\) triple in \[0, 255\]"):
+        explain(mobilenet, chelsea, "lime", num_samples=8, baseline=(0, 0, 300))
 
 
 def test_lime_top_labels_and_mask(mobilenet, chelsea):
@@ -128,14 +128,19 @@ def test_bad_images_are_named(mobilenet, bad, error, match):
 
 
 @pytest.mark.parametrize("method, params, match", [
-    ("lime", dict(num_samples=0), "num_samples must be at least 1"),
-    ("rise", dict(num_masks=0), "num_masks must be at least 1"),
-    ("rise", dict(grid_size=300), "larger than the image"),
-    ("rise", dict(p1=1.0), "p1 must lie in the open interval"),
-    ("rise", dict(p1=0), "p1 must lie in the open interval"),
+    ("lime", dict(num_samples=0), "lime: num_samples must be an integer >= 1"),
+    ("lime", dict(num_samples=10**6), "num_samples=1000000 is above 5000.*allow_slow=True"),
+    ("lime", dict(kernel_width="wide"), "kernel_width must be a number > 0"),
+    ("lime", dict(baseline="red"), "baseline must be None, a grey level or an"),
+    ("rise", dict(num_masks=0), "num_masks must be an integer >= 1"),
+    ("rise", dict(grid_size=300), "grid_size must be an integer >= 2 and <= 224, got 300"),
+    ("rise", dict(p1=1.0), "p1 must be a number > 0 and < 1"),
+    ("rise", dict(p1=0), "p1 must be a number > 0 and < 1"),
     ("gradcam", dict(layer="conv_pw_99"), "no layer named 'conv_pw_99'"),
     ("gradcam", dict(layer="predictions"), "CAM methods need a convolutional layer"),
-    ("fem", dict(k=0), "k must be positive"),
+    ("fem", dict(k=0), "k must be a number > 0"),
+    ("fem", dict(k=float("inf")), "k must be finite"),
+    ("fem", dict(k="2"), "k must be a number"),
 ])
 def test_bad_parameters_are_named(mobilenet, chelsea, method, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -147,5 +152,5 @@ def test_unknown_method_and_class(mobilenet, chelsea):
         explain(mobilenet, chelsea, "shap")
     with pytest.raises(ValueError, match="no class named 'kitten'"):
         explain(mobilenet, chelsea, "gradcam", target="kitten")
-    with pytest.raises(TypeError, match="seed must be an integer"):
+    with pytest.raises(TypeError, match="seed must be None or an integer"):
         explain(mobilenet, chelsea, "rise", seed=0.5)

@@ -8,7 +8,6 @@ import pytest
 
 import labkit
 from labkit import grade
-from labkit.explainers import EXPLAINERS
 
 LIME = {"method": "lime", "params": {"num_samples": 40, "n_segments": 20}, "num_features": 3}
 
@@ -42,12 +41,16 @@ def test_valid_submissions_get_defaults():
 @pytest.mark.parametrize("submission, message", [
     ({"method": "lime", "params": {}, "explanations": 5}, "unknown key 'explanations'"),
     ({"method": "lime", "params": {"n_superpixels": 5}}, "lime has no parameter 'n_superpixels'"),
-    ({"method": "lime", "params": {"n_segments": 1}}, "n_segments must be between 2"),
-    ({"method": "rise", "params": {"p1": 1.0}}, "p1 must lie strictly between 0.0 and 1.0"),
+    ({"method": "lime", "params": {"n_segments": 1}}, "n_segments must be an integer >= 2"),
+    ({"method": "lime", "params": {"num_samples": 6000}}, "num_samples=6000 is above 5000"),
+    ({"method": "rise", "params": {"p1": 1.0}}, "p1 must be a number > 0 and < 1"),
     ({"method": "lime", "params": {"num_samples": "100"}}, "num_samples must be an integer"),
     ({"method": "lime", "params": {"num_samples": 100.0}}, "num_samples must be an integer"),
     ({"method": "lime", "params": {"segmentation": "watershed"}}, "segmentation must be one of"),
-    ({"method": "lime", "params": {"hide_color": [0, 0, 300]}}, "hide_color must be null"),
+    ({"method": "lime", "params": {"hide_color": [0, 0, 300]}}, "baseline must be None, a grey"),
+    ({"method": "lime", "params": {"baseline": "red"}}, "baseline must be None, a grey"),
+    ({"method": "lime", "params": {"compactness": -1}}, "compactness must be a number > 0"),
+    ({"method": "lime", "params": {"seed": -1}}, "params.seed must be None or an integer"),
     ({"method": "lime", "params": {"segments": [[0]]}}, "cannot travel in JSON"),
     ({"method": "shap"}, "unknown method 'shap'"),
     ({"params": {}}, "has no 'method'"),
@@ -59,12 +62,6 @@ def test_valid_submissions_get_defaults():
 def test_invalid_submissions_say_why(submission, message):
     with pytest.raises(grade.SubmissionError, match=message):
         grade.validate(submission)
-
-
-def test_every_explainer_parameter_has_a_range():
-    # A new explainer parameter must be given a range here before students can submit it.
-    for method in EXPLAINERS:
-        assert set(grade.method_params(method)) <= set(grade.PARAMS), method
 
 
 def test_pickles_are_refused_unopened(tmp_path, capsys):
@@ -84,7 +81,7 @@ def test_invalid_submission_exits_2_before_loading_anything(tmp_path, capsys):
     path = _write(tmp_path, {"method": "lime", "params": {"kernel_width": -1}})
     assert grade.main([path, "--limit", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: params.kernel_width must be between") and "Traceback" not in err
+    assert err.startswith("error: params.kernel_width must be a number > 0") and "Traceback" not in err
 
 
 def test_lime_with_custom_segmentation_is_graded(benchmark):

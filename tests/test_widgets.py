@@ -69,18 +69,18 @@ def test_run_then_display_changes_redraw_without_the_model(random_mobilenet, sma
 
 
 def test_lime_hide_color_choices(random_mobilenet, small_cat):
-    ex = widgets.explorer("lime", models=[random_mobilenet], images=small_cat, hide_color=0)
-    assert ex.controls["hide_color"].value == "black" and ex.params()["hide_color"] == 0
+    ex = widgets.explorer("lime", models=[random_mobilenet], images=small_cat, baseline=0)
+    assert ex.controls["baseline"].value == "black" and ex.params()["baseline"] == 0
     assert ex.controls["custom_color"].disabled
-    ex.controls["hide_color"].value = "mean (None)"
-    assert ex.params()["hide_color"] is None
-    ex.controls["hide_color"].value = "custom"
+    ex.controls["baseline"].value = "mean (None)"
+    assert ex.params()["baseline"] is None
+    ex.controls["baseline"].value = "custom"
     ex.controls["custom_color"].value = "#102030"
     assert not ex.controls["custom_color"].disabled
-    assert ex.params()["hide_color"] == (16, 32, 48)
+    assert ex.params()["baseline"] == (16, 32, 48)
     ex = widgets.explorer("lime", models=[random_mobilenet], images=small_cat,
-                          hide_color=(255, 0, 0))
-    assert ex.params()["hide_color"] == (255, 0, 0)
+                          baseline=(255, 0, 0))
+    assert ex.params()["baseline"] == (255, 0, 0)
 
 
 def test_rise_controls_reach_the_explainer(random_mobilenet, small_cat, calls):
@@ -122,7 +122,7 @@ def test_bad_settings_show_in_the_status_line(random_mobilenet):
 
 
 def test_bad_arguments_are_named(random_mobilenet, small_cat):
-    with pytest.raises(ValueError, match="no explorer for method"):
+    with pytest.raises(ValueError, match="unknown method 'shap'"):
         widgets.explorer("shap", models=[random_mobilenet], images=small_cat)
     with pytest.raises(TypeError, match="no control 'num_masks'"):
         widgets.explorer("lime", models=[random_mobilenet], images=small_cat, num_masks=3)

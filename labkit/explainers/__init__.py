@@ -1,6 +1,7 @@
-"""The four explainers of Labs 4 and 5 behind one signature: :func:`explain`.
+"""The explainers of Labs 4 and 5 behind one verb: :func:`explain`.
 
-One small file per method around a minimal shared base (``base.py``):
+One small file per method around a minimal shared base (``base.py``), each ending with
+its :class:`Explainer` record (``_record.py``):
 
 - ``lime``: LIME (Ribeiro et al. 2016), and ``lime_package`` running the reference package.
 - ``rise``: RISE (Petsiuk et al. 2018).
@@ -8,32 +9,31 @@ One small file per method around a minimal shared base (``base.py``):
 - ``fem``: FEM (Fuad et al. 2020).
 
 Each method is ``fn(model, pixels, target, *, seed, progress, **params) -> (saliency,
-extras, used_params)``; registering one is adding it to :data:`EXPLAINERS` here (the
-method files never import this module).
+extras, used_params)``. Adding one is writing that function and its record, then
+``register(record)`` (below for labkit's own; anywhere for yours): :func:`explain`,
+``labkit.metrics.evaluate``, the grader and the explorers read everything from the record.
 """
-import inspect
 import time
 
 import numpy as np
 
-from .._checks import check_image, check_seed
+from .._checks import ParameterError, check_image, check_seed, renamed
+from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
 from .base import Explanation, hide_color_pixels, track
-from .fem import fem
-from .gradcam import gradcam
-from .lime import lime, lime_mask, lime_package, segment
-from .rise import rise
+from .fem import FEM
+from .gradcam import GRADCAM
+from .lime import LIME, LIME_PACKAGE, lime_mask, segment
+from .rise import RISE
 
-#: Every method :func:`explain` knows, by name.
-EXPLAINERS = {"lime": lime, "lime_package": lime_package, "rise": rise, "gradcam": gradcam,
-              "fem": fem}
+for _record in (LIME, LIME_PACKAGE, RISE, GRADCAM, FEM):
+    register(_record)
 
-
-def list_methods():
-    """Names accepted by :func:`explain`."""
-    return sorted(EXPLAINERS)
+#: Old parameter names, still accepted for one release with a DeprecationWarning.
+RENAMED = {"hide_color": "baseline"}
 
 
-def explain(model, image, method, *, target=None, seed=0, progress=False, **params):
+def explain(model, image, method, *, target=None, seed=0, progress=False, allow_slow=False,
+            **params):
     """Explain one prediction of ``model`` on ``image``.
 
     Parameters
@@ -44,7 +44,7 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, **para
         RGB pixels, uint8 or float in [0, 255]. Any size: the model resizes internally
         and the saliency map comes back at this resolution.
     method : str
-        One of :func:`list_methods`: "lime", "lime_package", "rise", "gradcam", "fem".
+        One of :func:`list_methods`: "lime", "lime_package", "rise", "gradcam", "fem", ...
     target : int or str, optional
         Class to explain, as an index or a name; default: the model's top prediction.
     seed : int or None
@@ -53,28 +53,28 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, **para
     progress : bool or callable
         Show a progress bar for sampling methods (LIME, RISE); a callable
         ``progress(done, total)`` is called with batch counts instead (widgets use it).
+    allow_slow : bool
+        Lift the laptop limits on sample and mask counts (see each method's record).
     **params
-        The method's own parameters; see ``labkit.explainers.<method>``.
+        The method's own parameters; see ``labkit.explainers.<method>`` and
+        ``get_explainer(method).params``. Every one is checked before the model runs.
 
     Returns
     -------
     Explanation
     """
-    methods = list_methods()
-    if method not in EXPLAINERS:
-        raise ValueError(f"unknown method {method!r}; choose one of {methods}.")
-    known = [p for p in inspect.signature(EXPLAINERS[method]).parameters
-             if p not in ("model", "pixels", "target", "seed", "progress")]
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise TypeError(f"{method} has no parameter {unknown[0]!r}; its parameters are {known}.")
+    record = get_explainer(method)
+    params = record.check_params(renamed(params, RENAMED, method), allow_slow=allow_slow)
+    if not callable(getattr(model, "predict", None)) or not hasattr(model, "class_index"):
+        raise ParameterError(f"model must be a labkit Classifier, got {type(model).__name__}; "
+                             "load one with labkit.load_model(name).")
     pixels = check_image(image)
     seed = check_seed(seed)
     start = time.perf_counter()
     probs = model.predict(pixels[None])[0]
     index = int(np.argmax(probs)) if target is None else model.class_index(target)
-    saliency, extras, used = EXPLAINERS[method](model, pixels, index, seed=seed,
-                                                progress=progress, **params)
+    saliency, extras, used = record.function(model, pixels, index, seed=seed,
+                                             progress=progress, **params)
     return Explanation(
         method=method,
         saliency=np.asarray(saliency, dtype=np.float32),
@@ -89,5 +89,6 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, **para
     )
 
 
-__all__ = ["EXPLAINERS", "Explanation", "explain", "hide_color_pixels", "lime_mask",
-           "list_methods", "segment", "track"]
+__all__ = ["Explainer", "Explanation", "Param", "ParameterError", "RENAMED", "explain",
+           "get_explainer", "hide_color_pixels", "lime_mask", "list_methods", "register",
+           "segment", "track", "unregister"]

@@ -1,5 +1,6 @@
 """FEM, the Feature Explanation Method (Fuad et al., IPTA 2020; Ayyar et al. 2021)."""
 from .._tf import tf
+from ._record import Explainer, Param
 from .cam import activation_function, upsample
 
 
@@ -66,3 +67,10 @@ def fem(model, pixels, target, *, seed=0, progress=False, layer=None, k=2.0):
     extras = {"layer": name, "low_res": low, "channel_weights": weights,
               "active_fraction": active}
     return upsample(low, pixels.shape[:2]), extras, {"layer": name, "k": float(k)}
+
+
+FEM = Explainer("fem", fem,
+                (Param("layer", "layer", widget=("dropdown",)),
+                 Param("k", "float", low=0, open_low=True, high=10,
+                       widget=("slider", 0.5, 4.0, 0.25), label="k (std above mean)")),
+                summary="k-sigma thresholded feature maps, class-agnostic (Fuad et al. 2020)")

@@ -1,5 +1,6 @@
 """Grad-CAM (Selvaraju et al., ICCV 2017)."""
 from .._tf import tf
+from ._record import Explainer, Param
 from .cam import activation_function, upsample
 
 
@@ -48,3 +49,8 @@ def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     extras = {"layer": name, "low_res": low, "channel_weights": weights}
     return upsample(low, pixels.shape[:2]), extras, {"layer": name}
 
+
+
+GRADCAM = Explainer("gradcam", gradcam, (Param("layer", "layer", widget=("dropdown",)),),
+                    needs_gradients=True,
+                    summary="gradient-weighted class activation map (Selvaraju et al. 2017)")

@@ -12,14 +12,15 @@ Samples are drawn with ``numpy.random.RandomState(seed).randint(0, 2, ...)`` as 
 package draws them, so ``method="lime"`` and ``method="lime_package"`` can be
 compared sample for sample. Two differences, both on purpose: segmentation is SLIC
 (controlled by the number of superpixels, which students tune) rather than quickshift,
-and hidden regions are filled in pixel space (see ``hide_color``).
+and hidden regions are filled in pixel space (see ``baseline``).
 """
 import hashlib
 
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from .._checks import check_int
+from .._checks import ParameterError, check_int, renamed
+from ._record import Explainer, Param
 from .base import hide_color_pixels, one_blas_thread, track
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb")
@@ -132,7 +133,7 @@ def _labels_to_fit(probs, target, top_labels):
 
 
 def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_segments=50,
-         compactness=10.0, segmentation="slic", segments=None, hide_color=None,
+         compactness=10.0, segmentation="slic", segments=None, baseline=None,
          kernel_width=0.25, alpha=1.0, top_labels=1):
     """LIME saliency: each pixel gets its superpixel's ridge weight for ``target``.
 
@@ -143,10 +144,10 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
     n_segments : int, >= 2
         Approximate number of superpixels; ``compactness`` and ``segmentation`` as in
         :func:`segment`. ``segments`` (H, W) int overrides all three.
-    hide_color : None, float or (r, g, b) in [0, 255]
-        Fill of hidden superpixels, in **pixel space**: None is each superpixel's mean
-        colour (the `lime` package's default), 0 is black whatever the model's
-        preprocessing.
+    baseline : None, float or (r, g, b) in [0, 255]
+        Fill of hidden superpixels (the `lime` package's ``hide_color``), in **pixel
+        space**: None is each superpixel's mean colour (the package's default), 0 is black
+        whatever the model's preprocessing.
     kernel_width : float, > 0
         Width of the exponential kernel on cosine distance.
     alpha : float, >= 0
@@ -166,7 +167,7 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
                            compactness=compactness, seed=seed)
     segments = _check_segments(segments, pixels)
     n_features = int(segments.max()) + 1
-    fudged = hide_color_pixels(hide_color, pixels, segments)
+    fudged = hide_color_pixels(baseline, pixels, segments)
     data = _samples(num_samples, n_features, seed)
 
     probs = _score(model, pixels, fudged, segments, data, progress)
@@ -178,14 +179,14 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
     extras = {"segments": segments, "n_features": n_features,
               "weights_by_label": {k: v["weights"] for k, v in fits.items()}, **fit}
     used = dict(num_samples=num_samples, n_segments=n_segments, compactness=compactness,
-                segmentation=segmentation, hide_color=hide_color, kernel_width=kernel_width,
+                segmentation=segmentation, baseline=baseline, kernel_width=kernel_width,
                 alpha=alpha, top_labels=top_labels)
     return fit["weights"][segments], extras, used
 
 
 def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1000,
                  n_segments=50, compactness=10.0, segmentation="slic", segments=None,
-                 hide_color=None, kernel_width=0.25, top_labels=1):
+                 baseline=None, kernel_width=0.25, top_labels=1):
     """The reference `lime` package with the same settings, for comparison.
 
     Same parameters as :func:`lime` (the package's ridge has ``alpha=1``). It runs the
@@ -198,8 +199,7 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
         segments = segment(pixels, segmentation, n_segments=n_segments,
                            compactness=compactness, seed=seed)
     segments = _check_segments(segments, pixels)
-    if hide_color is not None:
-        hide_color = hide_color_pixels(hide_color, pixels)[0, 0]
+    hide_color = None if baseline is None else hide_color_pixels(baseline, pixels)[0, 0]
     explainer = lime_image.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
     with one_blas_thread():
         result = explainer.explain_instance(
@@ -217,7 +217,7 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
               "score": float(result.score[target] if isinstance(result.score, dict)
                              else result.score)}
     used = dict(num_samples=num_samples, n_segments=n_segments, compactness=compactness,
-                segmentation=segmentation, hide_color=hide_color, kernel_width=kernel_width,
+                segmentation=segmentation, baseline=baseline, kernel_width=kernel_width,
                 top_labels=top_labels)
     return weights[segments], extras, used
 
@@ -233,7 +233,7 @@ def _check_segments(segments, pixels):
 
 
 def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=False,
-              hide_rest=False, label=None, min_weight=0.0):
+              hide_rest=False, target=None, min_weight=0.0, **old):
     """The `lime` package's ``get_image_and_mask``, for a labkit LIME explanation.
 
     Parameters
@@ -246,8 +246,10 @@ def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=
         Keep only superpixels for (against) the class. At most one may be True.
     hide_rest : bool
         Black out every other superpixel in the returned image.
-    label : int, optional
+    target : int, optional
         Another class fitted thanks to ``top_labels``; default the explained one.
+    **old
+        ``label``, the deprecated name of ``target``.
     min_weight : float
         Ignore superpixels whose absolute weight is below this.
 
@@ -262,8 +264,12 @@ def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=
     if positive_only and negative_only:
         raise ValueError("positive_only and negative_only cannot both be True.")
     check_int(num_features, "num_features", minimum=1)
+    given = renamed(old, {"label": "target"}, "lime_mask")
+    if set(given) - {"target"}:
+        raise ParameterError(f"lime_mask has no parameter {sorted(set(given) - {'target'})[0]!r}.")
+    target = given.get("target", target)
     by_label = explanation.extras["weights_by_label"]
-    label = explanation.target if label is None else label
+    label = explanation.target if target is None else target
     if label not in by_label:
         raise ValueError(f"class {label} was not fitted; fitted: {sorted(by_label)}. "
                          "Explain again with a larger top_labels.")
@@ -284,4 +290,27 @@ def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=
     return image, mask
 
 
-__all__ = ["lime", "lime_package", "lime_mask", "segment", "SEGMENTATIONS"]
+def _params(with_alpha):
+    return tuple(p for p in (
+        Param("num_samples", "int", low=1, limit=5000, widget=("count",)),
+        Param("n_segments", "int", low=2, limit=1000, widget=("slider", 2, 300, 1),
+              label="superpixels"),
+        Param("compactness", "float", low=0, open_low=True, high=1000),
+        Param("segmentation", "choice", choices=SEGMENTATIONS),
+        Param("segments", "array"),
+        Param("baseline", "color", none_ok=True, widget=("dropdown",), label="hide colour"),
+        Param("kernel_width", "float", low=0, open_low=True, high=100),
+        Param("alpha", "float", low=0, high=1e6) if with_alpha else None,
+        Param("top_labels", "int", low=1, high=1000),
+    ) if p is not None)
+
+
+LIME = Explainer("lime", lime, _params(True), stochastic=True, signed=True, superpixels=True,
+                 summary="superpixels hidden at random, a weighted ridge surrogate "
+                         "(Ribeiro et al. 2016)")
+LIME_PACKAGE = Explainer("lime_package", lime_package, _params(False), stochastic=True,
+                         signed=True, superpixels=True,
+                         summary="the `lime` package itself, with labkit's settings")
+
+__all__ = ["LIME", "LIME_PACKAGE", "lime", "lime_package", "lime_mask", "segment",
+           "SEGMENTATIONS"]

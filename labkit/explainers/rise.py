@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .._checks import check_fraction, check_int
+from ._record import Explainer, Param
 from .base import hide_color_pixels, one_blas_thread, track
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
@@ -74,7 +75,7 @@ def _interpolation_matrix(size, out_size):
 
 
 def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_size=7, p1=0.5,
-         hide_color=IMAGENET_MEAN_RGB, snapshots=8):
+         baseline=IMAGENET_MEAN_RGB, snapshots=8):
     """RISE saliency of ``target``.
 
     Parameters
@@ -86,7 +87,7 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
         s, cells per side of the random grid: small s gives coarse blobs.
     p1 : float in (0, 1)
         Probability that a cell is kept.
-    hide_color : float or (r, g, b) in [0, 255]
+    baseline : float or (r, g, b) in [0, 255]
         What masked-out pixels fade to, in pixel space; default the ImageNet mean.
     snapshots : int
         How many running maps to keep in ``extras["running"]`` (to watch it converge).
@@ -104,7 +105,7 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
                          f"use at most {min(height, width)} cells per side.")
     p1 = check_fraction(p1, "p1")
     check_int(snapshots, "snapshots", minimum=1)
-    baseline = hide_color_pixels(hide_color, pixels[:1, :1])[0, 0]
+    fill = hide_color_pixels(baseline, pixels[:1, :1])[0, 0]
 
     grids, shifts, up_size = generate_masks((height, width), num_masks=num_masks,
                                             grid_size=grid_size, p1=p1, seed=seed)
@@ -118,7 +119,7 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
         for i in track(range(n_batches), progress, "RISE"):
             masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
                                       up_size, (height, width))
-            probs = model.predict_masked(pixels, masks, baseline)  # M * I + (1 - M) * baseline
+            probs = model.predict_masked(pixels, masks, fill)  # M * I + (1 - M) * baseline
             total += np.tensordot(probs[:, target], masks, axes=1)
             kept += float(masks.sum())
             if i + 1 in checkpoints:
@@ -133,5 +134,17 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
         "cell_size": (math.ceil(height / grid_size), math.ceil(width / grid_size)),
         "num_masks": num_masks, "grid_size": grid_size, "p1": p1,
     }
-    used = dict(num_masks=num_masks, grid_size=grid_size, p1=p1, hide_color=hide_color)
+    used = dict(num_masks=num_masks, grid_size=grid_size, p1=p1, baseline=baseline)
     return saliency.astype(np.float32), extras, used
+
+
+RISE = Explainer(
+    "rise", rise,
+    (Param("num_masks", "int", low=1, limit=8000, widget=("count",), label="masks N"),
+     Param("grid_size", "int", low=2, high=224, widget=("slider", 2, 32, 1), label="grid size s"),
+     Param("p1", "float", low=0, high=1, open_low=True, open_high=True,
+           widget=("slider", 0.05, 0.95, 0.05), label="keep probability p1"),
+     Param("baseline", "color"),
+     Param("snapshots", "int", low=1, high=100)),
+    stochastic=True,
+    summary="random smooth masks, probability-weighted average (Petsiuk et al. 2018)")

@@ -7,8 +7,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._checks import check_seed
-from ..explainers import list_methods
+from .._checks import check_seed, renamed
+from ..explainers import RENAMED, get_explainer, list_methods
 from .fidelity import deletion, insertion
 from .similarity import iou, pcc, pointing_game, ssim
 from ._work import (Result, Unit, check_executor, model_reference, run, run_remote,
@@ -149,6 +149,9 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
                          f"got {len(ids)} ({len(set(ids))} distinct).")
     methods, metrics = _names(methods, list_methods(), "method"), _names(metrics, METRICS, "metric")
     method_params = _params(method_params, methods, list_methods(), "method_params")
+    # Every method parameter checked against its record now, not after the first explanation.
+    method_params = {m: get_explainer(m).check_params(renamed(p, RENAMED, m))
+                     for m, p in method_params.items()}
     metric_params = _params(metric_params, metrics, METRICS, "metric_params")
     truths = {"ground_truths": _aligned(ground_truths, images, "ground_truths"),
               "masks": _aligned(masks, images, "masks"), "model": [None] * len(images)}
