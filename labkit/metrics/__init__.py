@@ -4,6 +4,9 @@
   :func:`iou`, :func:`pointing_game` (object masks).
 - ``fidelity``: agreement with the model: :func:`insertion` (higher is better) and
   :func:`deletion` (lower is better), Petsiuk et al. 2018, returning a :class:`CurveScore`.
+- ``road``: :func:`road` (Rong et al. 2022), pixels removed by noisy linear imputation
+  (:func:`noisy_linear_imputation`) instead of a constant fill; MoRF lower is better,
+  LeRF higher; also a :class:`CurveScore`.
 - ``evaluate``: :func:`evaluate` runs methods x images x metrics into a tidy table,
   :func:`summarize` averages it per method; :func:`score` tabulates explanations you
   already have (settings, seeds, models); :data:`METRICS` says which way is better.
@@ -15,8 +18,10 @@ Every metric accepts an :class:`~labkit.Explanation` in place of a saliency arra
 """
 from ._maps import ConstantMapWarning
 from .evaluate import METRICS, Metric, evaluate, score, summarize
-from .fidelity import CurveScore, baseline_image, deletion, insertion
+from .fidelity import CurveScore, baseline_image, deletion, insertion, rise_blur_kernel
+from .road import noisy_linear_imputation, road
 from .similarity import iou, pcc, pointing_game, ssim
 
 __all__ = ["METRICS", "ConstantMapWarning", "CurveScore", "Metric", "baseline_image", "deletion",
-           "evaluate", "insertion", "iou", "pcc", "pointing_game", "score", "ssim", "summarize"]
+           "evaluate", "insertion", "iou", "noisy_linear_imputation", "pcc", "pointing_game",
+           "rise_blur_kernel", "road", "score", "ssim", "summarize"]

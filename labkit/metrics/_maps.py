@@ -74,3 +74,18 @@ def minmax(values):
 def descending_order(saliency):
     """Flat pixel indices from most to least salient; ties keep raster (row-major) order."""
     return np.argsort(-saliency.ravel(), kind="stable")
+
+
+def resolve_target(model, pixels, saliency, target):
+    """The class to score: ``target``, else the Explanation's, else the top prediction."""
+    explained = getattr(saliency, "target", None)
+    if target is None:
+        if explained is not None:
+            return int(explained)
+        return int(np.argmax(model.predict(pixels[None])[0]))
+    index = model.class_index(target)
+    if explained is not None and index != explained:
+        raise ValueError(f"target {target!r} (class {index}) differs from the explanation's "
+                         f"target (class {explained}); leave target=None to score the "
+                         "explained class.")
+    return index

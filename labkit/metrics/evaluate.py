@@ -1,4 +1,5 @@
 """Compare explainers over a set of images: :func:`evaluate` and :func:`summarize`."""
+import functools
 import numbers
 import warnings
 from concurrent.futures import as_completed
@@ -10,6 +11,7 @@ import pandas as pd
 from .._checks import check_seed, renamed
 from ..explainers import RENAMED, get_explainer, list_methods
 from .fidelity import deletion, insertion
+from .road import road
 from .similarity import iou, pcc, pointing_game, ssim
 from ._work import (Result, Unit, check_executor, model_reference, run, run_remote,
                     travel_reference, unit_seed)
@@ -50,6 +52,8 @@ METRICS = {
     "pointing_game": Metric(pointing_game, True, "masks"),
     "insertion": Metric(insertion, True, "model"),
     "deletion": Metric(deletion, False, "model"),
+    "road": Metric(road, False, "model"),  # MoRF
+    "road_lerf": Metric(functools.partial(road, order="lerf"), True, "model"),
 }
 
 COLUMNS = ["image", "method", "metric", "value", "model", "seconds"]

@@ -262,6 +262,46 @@ class Classifier:
         pixel = np.asarray(color, dtype=np.float32).reshape(1, 1, 1, 3)
         return np.asarray(self.preprocess(pixel)).reshape(3)
 
+    def to_pixel_space(self, value):
+        """The RGB colour in pixel space that ``preprocess`` maps to ``value``.
+
+        The inverse of :meth:`to_model_space` for a preprocessing that is affine per
+        pixel, ``A @ rgb + b`` (every labkit mode is: "tf", "caffe", "torch", "none",
+        "efficientnet_lite"). ``A`` and ``b`` are read off ``preprocess`` at black and at
+        the three primaries, then checked at two other colours.
+
+        Parameters
+        ----------
+        value : float or (3,) floats
+            A colour in the model's input space (a number for all three channels).
+
+        Returns
+        -------
+        ndarray, shape (3,), float64
+            Not clipped: it may lie outside [0, 255] (``preprocess = x / 255 + 0.5``
+            maps 0 from -127.5). Compositing with it still gives ``value`` exactly in
+            model space, because neither :meth:`predict_masked` nor the resize clips.
+
+        Raises
+        ------
+        ValueError
+            If ``preprocess`` is not affine per pixel (then no colour is known to map
+            to ``value``).
+        """
+        target = np.broadcast_to(np.asarray(value, np.float64), (3,))
+        probes = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255],
+                           [37, 201, 90], [250, 3, 128]], np.float64)
+        out = np.stack([self.to_model_space(p) for p in probes]).astype(np.float64)
+        offset, matrix = out[0], (out[1:4] - out[0]).T / 255.0
+        affine = probes[4:] @ matrix.T + offset
+        scale = max(1.0, float(np.abs(out).max()))
+        if (not np.allclose(affine, out[4:], rtol=0, atol=1e-4 * scale)
+                or abs(np.linalg.det(matrix)) < 1e-12):
+            raise ValueError(f"{self.name}'s preprocess is not an invertible affine map of each "
+                             "pixel's colour, so no pixel colour is known to map to "
+                             f"{value!r} in model space; pass a colour in pixel space instead.")
+        return np.linalg.solve(matrix, target - offset)
+
 
 def run_batched(fn, images, batch_size, *, pad=True, progress=False, desc=None):
     """Apply a compiled ``fn`` (a ``tf.function`` or a runtime taking float32 numpy
