@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labkit.metrics import METRICS, CurveScore, deletion, evaluate, pcc, score, summarize
+from labkit import explain
+from labkit.metrics import METRICS, CurveScore, deletion, evaluate, pcc, road, score, summarize
 
 from test_metrics import region_image, region_mask, region_model
 
@@ -114,6 +115,21 @@ def test_same_seed_same_table(model, data):
               metric_params=STEPS, progress=False)
     a, b = evaluate(model, images, seed=5, **kw), evaluate(model, images, seed=5, **kw)
     pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"))
+
+
+def test_road_in_evaluate_with_its_directions(model, data):
+    image = data[0][0]  # red only in REGION, which Grad-CAM's map is exactly
+    table, curves = evaluate(model, [image], methods=["gradcam"],
+                             metrics=["road", "road_lerf", "deletion"], metric_params=STEPS,
+                             progress=False, return_curves=True)
+    values = table.set_index("metric")["value"]
+    # MoRF imputes REGION from red-free neighbours at once; LeRF keeps it to the end.
+    assert values["road"] < 0.05 and values["road_lerf"] > 0.95
+    direct = road(model, image, explain(model, image, "gradcam"))
+    assert values["road"] == direct.auc
+    assert curves[0, "gradcam", "road_lerf"].metric == "road_lerf"
+    assert summarize(table).attrs["higher_is_better"] == {"road": False, "road_lerf": True,
+                                                         "deletion": False}
 
 
 def test_evaluate_argument_checks(model, data):

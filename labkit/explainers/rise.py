@@ -53,6 +53,17 @@ def masks_from_recipe(grids, shifts, up_size, shape):
     separable: each mask is ``R @ grid @ C.T`` with R and C the rows of the 1-D
     interpolation matrices that the shift crops to. A few small matrix products, about
     ten times faster than resizing whole grids and cropping.
+
+    At the edges labkit clamps: outside the outer cell centres (the outer half cell of
+    the upsampled grid, 16 pixels for 7 cells to 256) a mask holds the edge cell's value.
+    The paper's code (``explanations.py`` of github.com/eclique/RISE) upsamples with
+    ``skimage.transform.resize(grid, up_size, order=1, mode="reflect")``, also with
+    half-pixel centres, but mirrors there (the sample beyond cell 0 is cell 1), so in
+    that band its masks blend the edge cell with its inner neighbour, by up to 0.49. The
+    random shift brings the band into the image along one side per axis (the top or
+    left when the shift is under half a cell, else the bottom or right). Both masks
+    average to p1 everywhere (every cell is kept with probability p1), so the two
+    differ only in how the mask values correlate in that band; elsewhere they are equal.
     """
     height, width = shape
     (up_h, up_w), s = up_size, grids.shape[-1]
