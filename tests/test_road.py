@@ -5,6 +5,7 @@ from scipy.sparse import csc_matrix, lil_matrix
 from scipy.sparse.linalg import spsolve
 
 import labkit
+from labkit.explainers import ParameterError
 from labkit.metrics import noisy_linear_imputation, road
 from labkit.metrics.road import NOISE_STD
 
@@ -30,8 +31,8 @@ def setup_sparse_system(mask, img, neighbors_weights):
     indices = np.argwhere(maskflt == 0).flatten()
     coords_to_vidx = np.zeros(len(maskflt), dtype=int)
     coords_to_vidx[indices] = np.arange(len(indices))
-    numEquations = len(indices)  # noqa: N806 (the reference's name)
-    A = lil_matrix((numEquations, numEquations))  # noqa: N806
+    numEquations = len(indices)
+    A = lil_matrix((numEquations, numEquations))
     b = np.zeros((numEquations, img.shape[0]))
     sum_neighbors = np.ones(numEquations)
     for n in neighbors_weights:
@@ -57,7 +58,7 @@ def reference_impute(img, mask, noise=0.0):
     imgflt = img.reshape(img.shape[0], -1)
     maskflt = mask.reshape(-1)
     indices_linear = np.argwhere(maskflt == 0).flatten()
-    A, b = setup_sparse_system(mask, img, neighbors_weights)  # noqa: N806
+    A, b = setup_sparse_system(mask, img, neighbors_weights)
     res = spsolve(csc_matrix(A), b)
     img_infill = imgflt.copy()
     img_infill[:, indices_linear] = res.T + noise * np.random.default_rng(0).normal(size=res.T.shape)
@@ -123,13 +124,13 @@ def test_constant_image_stays_constant_and_noise_has_its_std():
 
 def test_imputation_argument_checks():
     image, removed = photo_and_mask()
-    with pytest.raises(ValueError, match="removed is True everywhere"):
+    with pytest.raises(ParameterError, match="removed is True everywhere"):
         noisy_linear_imputation(image, np.ones((48, 48), bool))
-    with pytest.raises(ValueError, match=r"removed has shape \(8, 8\) but the image is \(48, 48\)"):
+    with pytest.raises(ParameterError, match=r"removed has shape \(8, 8\) but the image is \(48, 48\)"):
         noisy_linear_imputation(image, removed[:8, :8])
-    with pytest.raises(TypeError, match="removed must be a boolean numpy array"):
+    with pytest.raises(ParameterError, match="removed must be a boolean numpy array"):
         noisy_linear_imputation(image, removed.astype(int))
-    with pytest.raises(ValueError, match="noise must be a standard deviation >= 0"):
+    with pytest.raises(ParameterError, match="noise must be a standard deviation >= 0"):
         noisy_linear_imputation(image, removed, noise=-1)
 
 
@@ -169,7 +170,7 @@ def test_curve_points_are_the_imputed_images(lite0, coffee):
 
 def test_same_seed_same_curve(lite0, coffee):
     image, explanation = coffee
-    kw = dict(percentages=(0.2, 0.6))
+    kw = {"percentages": (0.2, 0.6)}
     a, b = road(lite0, image, explanation, seed=4, **kw), road(lite0, image, explanation, seed=4, **kw)
     np.testing.assert_array_equal(a.scores, b.scores)
     c = road(lite0, image, explanation, seed=5, **kw)
@@ -178,15 +179,15 @@ def test_same_seed_same_curve(lite0, coffee):
 
 def test_road_argument_checks(lite0, coffee):
     image, explanation = coffee
-    with pytest.raises(ValueError, match="order must be 'morf'"):
+    with pytest.raises(ParameterError, match="order must be 'morf'"):
         road(lite0, image, explanation, order="most")
-    with pytest.raises(ValueError, match="percentages must be increasing fractions"):
+    with pytest.raises(ParameterError, match="percentages must be increasing fractions"):
         road(lite0, image, explanation, percentages=(0.5, 1.0))
-    with pytest.raises(ValueError, match="percentages must be increasing fractions"):
+    with pytest.raises(ParameterError, match="percentages must be increasing fractions"):
         road(lite0, image, explanation, percentages=(0.5, 0.2))
-    with pytest.raises(ValueError, match="noise must be a standard deviation"):
+    with pytest.raises(ParameterError, match="noise must be a standard deviation"):
         road(lite0, image, explanation, noise=float("nan"))
-    with pytest.raises(ValueError, match=r"explanation has shape \(7, 7\) but image is"):
+    with pytest.raises(ParameterError, match=r"explanation has shape \(7, 7\) but image is"):
         road(lite0, image, np.zeros((7, 7)))
-    with pytest.raises(TypeError, match="seed must be an integer"):
+    with pytest.raises(ParameterError, match="seed must be None or an integer"):
         road(lite0, image, explanation, seed=0.5)

@@ -76,7 +76,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.integrate import trapezoid
 
-from .._checks import check_image, check_int
+from .._checks import ParameterError, check_image, check_int
 from ..explainers.base import hide_color_pixels, one_blas_thread, track
 from ._maps import as_map, descending_order, resolve_target
 
@@ -92,22 +92,24 @@ RISE_BLUR_SIZE, RISE_BLUR_SIGMA = 11, 5.0
 
 @dataclass(frozen=True)
 class CurveScore:
-    """An insertion or deletion curve and its area.
+    """An insertion, deletion or ROAD curve and its area.
 
     Attributes
     ----------
     auc : float in [0, 1]
-        Area under ``scores`` over ``fractions`` (trapezoidal rule).
-    fractions : ndarray, shape (steps + 1,)
-        Fraction of pixels inserted or deleted at each point, from 0 to 1.
-    scores : ndarray, shape (steps + 1,)
+        Area under ``scores`` over ``fractions`` (trapezoidal rule); for ROAD, divided by
+        the span of its fractions (the curve's mean height).
+    fractions : ndarray, shape (points,)
+        Fraction of pixels inserted, deleted or removed at each point: from 0 to 1 in
+        ``steps + 1`` points for insertion and deletion, ROAD's ``percentages``.
+    scores : ndarray, shape (points,)
         The model's probability of ``target`` at each point.
     metric : str
-        "insertion" or "deletion".
+        "insertion", "deletion", "road_morf" or "road_lerf".
     target : int
         Index of the scored class.
     higher_is_better : bool
-        True for insertion, False for deletion.
+        True for insertion and ROAD LeRF, False for deletion and ROAD MoRF.
     """
 
     auc: float
@@ -151,7 +153,7 @@ def baseline_image(image, baseline, *, model=None):
     if isinstance(baseline, str):
         if baseline in ("zero", "rise_blur"):
             if model is None:
-                raise ValueError(f"baseline {baseline!r} is defined in a model's input space; "
+                raise ParameterError(f"baseline {baseline!r} is defined in a model's input space; "
                                  "pass model= (insertion and deletion pass theirs).")
             zero = model.to_pixel_space(0.0)
             if baseline == "zero":
@@ -170,7 +172,7 @@ def baseline_image(image, baseline, *, model=None):
             return hide_color_pixels(baseline, pixels)
         except (ValueError, TypeError):
             pass
-    raise ValueError(f"baseline must be 'blur', 'black', 'mean', 'zero', 'rise_blur', a grey "
+    raise ParameterError(f"baseline must be 'blur', 'black', 'mean', 'zero', 'rise_blur', a grey "
                      f"level or an RGB triple in [0, 255], got {baseline!r}.")
 
 

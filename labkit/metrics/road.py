@@ -53,7 +53,7 @@ from scipy import sparse
 from scipy.integrate import trapezoid
 from scipy.sparse.linalg import spsolve
 
-from .._checks import check_image, check_seed
+from .._checks import ParameterError, check_image, check_seed
 from ._maps import as_map, descending_order, resolve_target
 from .fidelity import CurveScore
 
@@ -151,11 +151,11 @@ def road(model, image, explanation, *, order="morf", percentages=PERCENTAGES, ta
     pixels = check_image(image)
     relevance = as_map(explanation, "explanation")
     if relevance.shape != pixels.shape[:2]:
-        raise ValueError(f"explanation has shape {relevance.shape} but image is "
+        raise ParameterError(f"explanation has shape {relevance.shape} but image is "
                          f"{pixels.shape[:2]}; use the map of this image, at its resolution "
                          "(labkit.explain returns one).")
     if order not in ("morf", "lerf"):
-        raise ValueError(f"order must be 'morf' (most relevant first) or 'lerf' (least "
+        raise ParameterError(f"order must be 'morf' (most relevant first) or 'lerf' (least "
                          f"relevant first), got {order!r}.")
     fractions = _check_percentages(percentages)
     noise = _check_noise(noise)
@@ -219,13 +219,13 @@ def _impute(pixels, removed, noise, rng):
 
 def _check_removed(removed, shape):
     if not isinstance(removed, np.ndarray) or removed.dtype != bool:
-        raise TypeError(f"removed must be a boolean numpy array of shape {shape}, got "
+        raise ParameterError(f"removed must be a boolean numpy array of shape {shape}, got "
                         f"{getattr(removed, 'dtype', type(removed).__name__)}.")
     if removed.shape != tuple(shape):
-        raise ValueError(f"removed has shape {removed.shape} but the image is {tuple(shape)}; "
+        raise ParameterError(f"removed has shape {removed.shape} but the image is {tuple(shape)}; "
                          "give one flag per pixel.")
     if removed.all():
-        raise ValueError("removed is True everywhere: imputation needs at least one kept pixel "
+        raise ParameterError("removed is True everywhere: imputation needs at least one kept pixel "
                          "to interpolate from.")
     return removed
 
@@ -233,7 +233,7 @@ def _check_removed(removed, shape):
 def _check_noise(noise):
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) \
             or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a standard deviation >= 0 in grey levels, got "
+        raise ParameterError(f"noise must be a standard deviation >= 0 in grey levels, got "
                          f"{noise!r}; use 0 for no noise or the default {NOISE_STD:.3g}.")
     return float(noise)
 
@@ -245,7 +245,7 @@ def _check_percentages(percentages):
         values = np.array([np.nan])
     if (values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values))
             or values.min() < 0 or values.max() >= 1 or np.any(np.diff(values) <= 0)):
-        raise ValueError(f"percentages must be increasing fractions of pixels in [0, 1), got "
+        raise ParameterError(f"percentages must be increasing fractions of pixels in [0, 1), got "
                          f"{percentages!r}; e.g. (0.1, 0.2, ..., 0.9). 1 would remove every "
                          "pixel, leaving nothing to impute from.")
     return values.copy()

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_image, check_int
+from .._checks import ParameterError, check_image, check_int
 from .._tf import keras, tf
 from .backend import resolve
 
@@ -297,7 +297,7 @@ class Classifier:
         scale = max(1.0, float(np.abs(out).max()))
         if (not np.allclose(affine, out[4:], rtol=0, atol=1e-4 * scale)
                 or abs(np.linalg.det(matrix)) < 1e-12):
-            raise ValueError(f"{self.name}'s preprocess is not an invertible affine map of each "
+            raise ParameterError(f"{self.name}'s preprocess is not an invertible affine map of each "
                              "pixel's colour, so no pixel colour is known to map to "
                              f"{value!r} in model space; pass a colour in pixel space instead.")
         return np.linalg.solve(matrix, target - offset)
