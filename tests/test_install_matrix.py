@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pip_tools import ROOT, pip, requirement, run, tail
+from pip_tools import build_labkit_wheel, pip, requirement, run, tail
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,8 @@ PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
 def _manylinux(glibc_minor, arch):
     # pip does not widen a manylinux_2_X tag given with --platform: list every older one.
-    return [f"manylinux_2_{m}_{arch}" for m in range(glibc_minor, 16, -1)] + [f"manylinux2014_{arch}"]
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 16, -1)]
+    return tags + [f"manylinux2014_{arch}"]
 
 
 #: Platform name -> (pip --platform tags, PEP 508 marker values). glibc 2.28: RHEL 8 and every
@@ -80,10 +81,9 @@ def _markers(platform, python):
 def wheels(tmp_path_factory):
     """A folder with labkit's wheel (built from this checkout) and lime's."""
     folder = tmp_path_factory.mktemp("wheels")
-    for source in (str(ROOT), requirement("lime")):
-        built = pip("wheel", "--no-deps", "--quiet", "--wheel-dir", str(folder), source)
-        assert built.returncode == 0, f"pip wheel {source} failed:\n{tail(built)}"
-    (labkit,) = folder.glob("labkit-*.whl")
+    labkit = build_labkit_wheel(folder)
+    built = pip("wheel", "--no-deps", "--quiet", "--wheel-dir", str(folder), requirement("lime"))
+    assert built.returncode == 0, f"pip wheel {requirement('lime')} failed:\n{tail(built)}"
     return folder, labkit
 
 
