@@ -1,11 +1,13 @@
-# labkit: two commands do all the set-up on a machine with Python 3.11 and pip.
+# labkit: two commands do all the set-up on a machine with Python 3.10-3.13 and pip.
+# Without make (Windows PowerShell...): README, "Without make" gives the same commands.
 #   make lab    install (once) and open the labs in JupyterLab
 #   make test   install (once) and run every test: unit, notebooks (nbval), browser
 # Versions live in pyproject.toml only; environment.yml installs the same package for conda.
 
 PYTHON ?= python3
 VENV   ?= .venv
-PY     := $(VENV)/bin/python
+# A venv keeps its Python in Scripts\ on Windows (make from Git Bash or MSYS2), bin/ elsewhere.
+PY     := $(VENV)/$(if $(filter Windows_NT,$(OS)),Scripts/python.exe,bin/python)
 # Course machines keep the MobileNet weights beside the checkout; copied into the Keras
 # cache when present (nothing happens elsewhere: Keras downloads them where there is internet).
 SHARED_WEIGHTS ?= ../shared/weights
@@ -41,6 +43,12 @@ check-browser: $(VENV)/.installed-test keras-cache
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@# labkit asked for tensorflow-cpu until it asked for tensorflow: an older .venv has it, and
+	@# the two write the same package. Remove it, then restore the files it shared.
+	@if $(PY) -m pip show tensorflow-cpu >/dev/null 2>&1; then \
+	  echo "replacing tensorflow-cpu by tensorflow"; \
+	  $(PY) -m pip uninstall --quiet -y tensorflow-cpu && \
+	  $(PY) -m pip install --quiet --force-reinstall --no-deps "tensorflow>=2.16,<3"; fi
 	$(PY) -m pip install --quiet -e ".[$*]"
 	touch $@
 
