@@ -29,7 +29,7 @@ def pip_env():
 def run(*args, python=sys.executable, timeout=900):
     """Run ``python *args`` with :func:`pip_env`; the CompletedProcess (text)."""
     return subprocess.run([str(python), *args], env=pip_env(), text=True, capture_output=True,
-                          timeout=timeout)
+                          check=False, timeout=timeout)
 
 
 def pip(*args, python=sys.executable, timeout=900):

@@ -42,15 +42,19 @@ def _env(**extra):
 def test_doctor_command_reports_one_line_per_check_and_passes_here(tmp_path):
     data = _course_folder(tmp_path / "course")
     done = subprocess.run([sys.executable, "-m", "labkit", "doctor", "--data-root", str(data)],
-                          capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300)
+                          capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300,
+                          check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     *lines, summary = done.stdout.strip().splitlines()
     assert summary == "Ready for the labs."
     assert all(line[:2] in (f"{TICK} ", f"{CROSS} ") for line in lines), lines
     names = [line[2:].split(":")[0] for line in lines]
+    # The built-in models (a model another test registered lives in this process only).
+    from labkit.models import MODELS
+
     assert names == ["Python", "TensorFlow", "Keras", "OpenVINO", 'backend="auto"',
-                     *labkit.list_models(), "JupyterLab", "course folders", "cache folder"]
+                     *MODELS, "JupyterLab", "course folders", "cache folder"]
     by_name = dict(zip(names, lines))
     # Every model the labs need ships with pip: present, offline, ticked.
     for name in ("efficientnet_lite0", "efficientnet_lite2"):
@@ -231,7 +235,7 @@ def test_labkit_imports_and_predicts_where_openvino_cannot_be_imported():
             "import labkit, labkit.doctor, labkit.models.backend\n"
             "m = labkit.load_model('efficientnet_lite0')\n"
             "print(m.backend, m.top_k(labkit.sample_image('elephant_waterhole'), 1)[0].name)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                           env=_env(), timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["tensorflow", "African", "elephant"]
