@@ -11,8 +11,9 @@ Python; TensorFlow (one distribution of it, and whether it sees a GPU); Keras; O
 ``backend="auto"`` picks; each registered model's weights, offline; JupyterLab and the
 ipywidgets extension; the course's class folders under ``--data-root``; labkit's cache
 folder. Exit status 0 when every required check passes, 1 when one fails (OpenVINO and
-the models that need a download are optional), 2 for a usage error. About 15 s on a
-2-core laptop, most of it importing TensorFlow and converting a model the first time.
+the models that need a download are optional), 2 for a usage error. Under a minute on
+2 cores (35 s measured on a busy machine), most of it importing TensorFlow and converting
+the model the first time.
 """
 import argparse
 import importlib.metadata
