@@ -8,7 +8,7 @@ Quick start::
     explanation = labkit.explain(model, image, "gradcam")
     labkit.plots.show(explanation)
 """
-from .explainers import Explanation, explain, list_methods, lime_mask
+from .explainers import Explanation, explain, list_methods, lime_mask, load_explanation
 from .models import Classifier, list_models, load_model
 
 __version__ = "0.1.0"
@@ -26,4 +26,4 @@ def __getattr__(name):
 
 
 __all__ = ["Classifier", "Explanation", "explain", "list_methods", "list_models", "lime_mask",
-           "load_model", "load_image", "sample_image", "list_samples"]
+           "load_explanation", "load_model", "load_image", "sample_image", "list_samples"]

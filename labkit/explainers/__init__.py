@@ -12,6 +12,9 @@ Each method is ``fn(model, pixels, target, *, seed, progress, **params) -> (sali
 extras, used_params)``. Adding one is writing that function and its record, then
 ``register(record)`` (below for labkit's own; anywhere for yours): :func:`explain`,
 ``labkit.metrics.evaluate``, the grader and the explorers read everything from the record.
+
+An :class:`Explanation` saves to an ``.npz`` file (:meth:`Explanation.save`) that
+:func:`load_explanation` reads back, without pickle (``saved.py``).
 """
 import time
 
@@ -24,6 +27,7 @@ from .fem import FEM
 from .gradcam import GRADCAM
 from .lime import LIME, LIME_PACKAGE, lime_mask, segment
 from .rise import RISE
+from .saved import ExplanationFileError, load_explanation
 
 for _record in (LIME, LIME_PACKAGE, RISE, GRADCAM, FEM):
     register(_record)
@@ -86,9 +90,10 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, allow_
         params={**used, "seed": seed},
         seconds=time.perf_counter() - start,
         extras=extras,
+        model_hash=getattr(model, "model_hash", None),
     )
 
 
-__all__ = ["Explainer", "Explanation", "Param", "ParameterError", "RENAMED", "explain",
-           "get_explainer", "hide_color_pixels", "lime_mask", "list_methods", "register",
-           "segment", "track", "unregister"]
+__all__ = ["Explainer", "Explanation", "ExplanationFileError", "Param", "ParameterError",
+           "RENAMED", "explain", "get_explainer", "hide_color_pixels", "lime_mask",
+           "list_methods", "load_explanation", "register", "segment", "track", "unregister"]

@@ -98,11 +98,24 @@ def model_key(classifier, shape):
         except Exception:  # a custom layer without get_config
             config = {}
         digest.update(f"{type(layer).__qualname__}{config}".encode())
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    _feed_weights(digest, model)
     digest.update(_code_digest(classifier.preprocess))
     digest.update(repr((tuple(shape), openvino.__version__, _FORMAT)).encode())
     return digest.hexdigest()
+
+
+def weights_hash(model):
+    """SHA-256 (hex) of a Keras model's weights, in order: what tells two models of the
+    same architecture apart (``Classifier.model_hash``, the store's settings, saved
+    explanations). The bytes are those the converted graph's cache key hashes."""
+    digest = hashlib.sha256()
+    _feed_weights(digest, model)
+    return digest.hexdigest()
+
+
+def _feed_weights(digest, model):
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
 
 
 def _sha256(path):

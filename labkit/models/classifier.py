@@ -5,7 +5,7 @@ import numpy as np
 
 from .._checks import ParameterError, check_image, check_int
 from .._tf import keras, tf
-from .backend import resolve
+from .backend import resolve, weights_hash
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class Classifier:
         self._runtime = resolve(self, backend, precision)
         self._backend_request = backend  # what copies (transfer) ask for again
         self.precision = precision if self._runtime is not None else "f32"
+        self._model_hash = None
         self._lookup = {}
         for i, (cid, cname) in enumerate(zip(self.class_ids, self.class_names)):
             self._lookup.setdefault(_normalise_label(cid), i)
@@ -109,6 +110,16 @@ class Classifier:
     def input_size(self):
         """(height, width) of the model input, in pixels."""
         return tuple(int(v) for v in self.model.input_shape[1:3])
+
+    @property
+    def model_hash(self):
+        """SHA-256 (hex) of the model's weights, computed on first use and kept: a
+        classifier's weights do not change after it is made (its OpenVINO graph assumes
+        so too; ``transfer`` returns a new classifier). Saved explanations and evaluation
+        stores record it, to tell two models with one name apart."""
+        if self._model_hash is None:
+            self._model_hash = weights_hash(self.model)
+        return self._model_hash
 
     @property
     def num_classes(self):
