@@ -10,7 +10,8 @@
 folder in the MexCulture142 layout (:func:`labkit.data.load_saliency_dataset`).
 ``--workers N`` runs N worker processes on this machine, ``--scheduler ADDRESS`` a Dask
 cluster (``pip install labkit[cluster]``). Rerunning with the same ``--store`` computes
-only what is missing. The summary table (:func:`labkit.metrics.summarize`) is printed
+only what is missing; ``--keep-maps`` keeps the maps in the store too
+(:func:`labkit.metrics.load_maps` reads them back). The summary table (:func:`labkit.metrics.summarize`) is printed
 at the end; ``pandas.read_parquet(store)`` reads every row.
 """
 import argparse
@@ -37,7 +38,7 @@ def main(argv=None):
                          masks=None if all(m is None for m in masks) else masks,
                          method_params=method_params, metric_params=metric_params,
                          image_ids=ids, seed=args.seed, progress=not args.quiet,
-                         store=args.store, executor=executor)
+                         store=args.store, keep_maps=args.keep_maps, executor=executor)
     print(summarize(table).round(4).to_string())
     if args.store:
         print(f"{len(table)} rows in {args.store} (pandas.read_parquet reads them).")
@@ -71,6 +72,9 @@ def _parser():
                         help='JSON {"rise": {"num_masks": 500}, "deletion": {"steps": 20}}')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--store", help="results folder, e.g. results.parquet (resumable)")
+    parser.add_argument("--keep-maps", action="store_true",
+                        help="keep every map in the store too (labkit.metrics.load_maps "
+                             "reads them back); needs --store")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="N worker processes on this machine")
     where.add_argument("--scheduler", metavar="ADDRESS",

@@ -12,7 +12,8 @@
   already have (settings, seeds, models); :data:`METRICS` says which way is better.
   ``evaluate(..., store=, executor=)`` keeps results in a resumable Parquet folder
   (``store``) and runs on a process pool or a Dask cluster; ``python -m labkit.evaluate``
-  does the same from a terminal.
+  does the same from a terminal. With ``keep_maps=True`` the store keeps the maps too:
+  :func:`load_maps` gives them back, to plot or re-score without explaining again.
 
 Every metric accepts an :class:`~labkit.Explanation` in place of a saliency array.
 """
@@ -21,7 +22,8 @@ from .evaluate import METRICS, Metric, evaluate, score, summarize
 from .fidelity import CurveScore, baseline_image, deletion, insertion, rise_blur_kernel
 from .road import noisy_linear_imputation, road
 from .similarity import iou, pcc, pointing_game, ssim
+from .store import load_maps
 
 __all__ = ["METRICS", "ConstantMapWarning", "CurveScore", "Metric", "baseline_image", "deletion",
-           "evaluate", "insertion", "iou", "noisy_linear_imputation", "pcc", "pointing_game",
-           "rise_blur_kernel", "road", "score", "ssim", "summarize"]
+           "evaluate", "insertion", "iou", "load_maps", "noisy_linear_imputation", "pcc",
+           "pointing_game", "rise_blur_kernel", "road", "score", "ssim", "summarize"]

@@ -12,17 +12,28 @@ and weights, method and its parameters, metrics and theirs, seed, labkit version
 ``data``, a hash of the image and its ground truth. A rerun with the same settings finds
 its files and computes only what is missing; other settings write a new row set beside
 the old one, never mixed into it (select one with ``table[table.settings == h]``).
+
+With ``evaluate(..., keep_maps=True)`` the store also keeps each work unit's
+explanation, in ``_maps/`` beside its rows (``_maps/<rows file name>.npz``, written by
+:meth:`~labkit.Explanation.save` before the rows, so rows that exist without their map
+are recomputed when maps are asked for). The files hold the map, the image and the
+metadata (class, probability, parameters, seed, model weights hash), not the method's
+by-products (``extras``: RISE's example masks alone weigh four maps). :func:`load_maps`
+reads them back for plots and for re-scoring with other metrics, with no explainer
+run. Parquet readers skip the ``_maps`` folder; stores without it open as before.
 """
 import hashlib
 import json
 import os
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 FORMAT = 1
 MARKER = "_labkit_store.json"
+MAPS = "_maps"
 STORE_COLUMNS = ["image", "method", "metric", "value", "model", "seconds", "settings", "data"]
 
 
@@ -99,8 +110,56 @@ class Store:
             info["settings"][settings] = description
             self._replace(marker, json.dumps(info, indent=1, default=_jsonable).encode())
 
+    @classmethod
+    def open(cls, path):
+        """An existing store, to read (its image label type comes from its description)."""
+        marker = Path(path) / MARKER
+        if not marker.is_file():
+            raise ValueError(f"{path} is no labkit store (it has no {MARKER}); pass the folder "
+                             "given to evaluate(..., store=).")
+        try:
+            image_type = json.loads(marker.read_text(encoding="utf-8"))["image_type"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"the store description {marker} is unreadable ({err}); repair or "
+                             "move that folder.") from None
+        return cls(path, image_type)
+
     def file(self, settings, image):
         return self.path / f"{settings}-{digest(image)}.parquet"
+
+    def map_file(self, settings, image):
+        """Where the explanation of one work unit is kept (``keep_maps=True``)."""
+        return self.path / MAPS / self.file(settings, image).with_suffix(".npz").name
+
+    def write_map(self, settings, image, explanation):
+        """Keep one work unit's explanation, without its by-products (``extras``)."""
+        (self.path / MAPS).mkdir(exist_ok=True)
+        replace(explanation, extras={}).save(self.map_file(settings, image))
+
+    def maps(self, settings=None):
+        """The kept explanations as ``{(image, method): Explanation}``; see :func:`load_maps`."""
+        import pandas as pd
+
+        from ..explainers import load_explanation
+
+        wanted = _settings_filter(settings)
+        if not any(self.path.glob("*.parquet")):
+            return {}
+        units = pd.read_parquet(self.path, columns=["image", "method", "settings"])
+        units = units.drop_duplicates().sort_values(["image", "method"], kind="stable")
+        maps = {}
+        for image, method, hashed in units.itertuples(index=False):
+            if not wanted(method, hashed):
+                continue
+            path = self.map_file(hashed, image)
+            if not path.is_file():
+                continue
+            if (image, method) in maps:
+                raise ValueError(f"store {self.path} keeps {method} maps of several settings; "
+                                 "choose one with settings= (a hash from the settings column, "
+                                 "or table.attrs['settings'] of the evaluate call).")
+            maps[image, method] = load_explanation(path)
+        return maps
 
     def read(self, settings, image, method, data):
         """The stored rows of one work unit as a list of dicts, or None if not computed yet."""
@@ -148,3 +207,42 @@ class Store:
         temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
         temporary.write_bytes(content)
         os.replace(temporary, target)
+
+
+def load_maps(store, *, settings=None):
+    """The explanations an ``evaluate(..., store=store, keep_maps=True)`` run kept.
+
+    Re-score them with other metrics or metric parameters, or plot them, without running
+    an explainer again::
+
+        maps = load_maps("results.parquet", settings=table.attrs["settings"])
+        score(maps, metrics=("insertion",), model=model,
+              metric_params={"insertion": {"steps": 50}})
+
+    Parameters
+    ----------
+    store : str or path-like
+        The store folder.
+    settings : str, sequence of str or dict method -> str, optional
+        Which settings to read (hashes of the ``settings`` column; a dict such as
+        ``table.attrs["settings"]``). Default every settings, which must then hold one
+        set of maps per method.
+
+    Returns
+    -------
+    dict (image, method) -> Explanation
+        Sorted by image then method; units kept without a map (computed with
+        ``keep_maps=False``) are left out. Each explanation has its map, image and
+        metadata, not its by-products (``extras`` is empty).
+    """
+    return Store.open(store).maps(settings)
+
+
+def _settings_filter(settings):
+    """(method, hash) -> kept? for the ``settings`` argument of :func:`load_maps`."""
+    if settings is None:
+        return lambda method, hashed: True
+    if isinstance(settings, dict):
+        return lambda method, hashed: settings.get(method) == hashed
+    chosen = {settings} if isinstance(settings, str) else set(settings)
+    return lambda method, hashed: hashed in chosen
