@@ -88,6 +88,10 @@ def test_model_hash_is_the_weights_hash_kept_per_classifier(model, explained):
     assert len(model.model_hash) == 64 and model.model_hash is model.model_hash  # cached
     random = labkit.load_model("efficientnet_lite0", weights=None)
     assert random.model_hash != model.model_hash
+    # Scoring with other weights than the explained model's is flagged.
+    with pytest.warns(UserWarning, match="'gradcam' was computed with other weights"):
+        metrics.score({"gradcam": explained["gradcam"]}, model=random,
+                      metric_params={"deletion": {"steps": 3}, "insertion": {"steps": 3}})
 
 
 def test_equality_sees_every_field(explained):

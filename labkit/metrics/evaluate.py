@@ -245,7 +245,8 @@ def score(explanations, *, metrics=("deletion", "insertion"), model=None, ground
     model : labkit.Classifier, optional
         Model for insertion and deletion; default each explanation's own model,
         ``labkit.load_model(explanation.model_name)`` (pass it for models built with
-        ``weights=None``, which that name does not reload).
+        ``weights=None``, which that name does not reload). A warning says when an
+        explanation's ``model_hash`` shows it was computed with other weights.
     ground_truth, mask : ndarray (H, W), optional
         One reference map / object mask shared by every row (same image), for PCC and
         SSIM / IoU and the pointing game.
@@ -270,9 +271,14 @@ def score(explanations, *, metrics=("deletion", "insertion"), model=None, ground
         if needs != "model" and truths[needs] is None:
             argument = "ground_truth" if needs == "ground_truths" else "mask"
             raise ValueError(f"metric {name!r} needs {argument}=; pass it or drop the metric.")
+    asks_model = any(METRICS[name].needs == "model" for name in metrics)
     rows = {}
     for label, explanation in explanations.items():
         used = model if model is not None else load_model(explanation.model_name)
+        if asks_model and explanation.model_hash not in (None, used.model_hash):
+            warnings.warn(f"explanation {label!r} was computed with other weights than the "
+                          f"model that scores it ({used.name}); its scores measure that model, "
+                          "not the one explained.", UserWarning, stacklevel=2)
         rows[label] = {
             f"{name} {'↑' if METRICS[name].higher_is_better else '↓'}":
                 _score_one(name, used, explanation.image, explanation,
