@@ -5,17 +5,32 @@ inputs. Figures are closed in pyplot right away, so a notebook shows each one on
 make the call the last line of a cell (or ``display(fig)``); ``fig.savefig(path)``
 saves it. Functions drawing a single panel accept ``ax=`` to draw into your own axes.
 
-Colour conventions: saliency uses ``cmap="jet"`` by default (as in the Grad-CAM and
-RISE papers) over the image at opacity ``alpha=0.5``; LIME superpixels are outlined in
-green when they speak for the class and red when they speak against it.
+Colour conventions (``cmap=None``, the default, picks them):
+
+- maps that only rank pixels (Grad-CAM, FEM, RISE: no negative values) use the
+  sequential :data:`SEQUENTIAL` ("jet", as in the Grad-CAM and RISE papers), from the
+  map's minimum to its maximum;
+- **signed** maps, whose sign means for or against the class (LIME's weights: the
+  method's record says ``signed``; and any map with negative values, such as
+  attributions before their absolute value), use the diverging :data:`DIVERGING`
+  ("RdBu_r") with limits symmetric about zero, so white is exactly zero, red speaks for
+  the class and blue against it, at equal strength for equal magnitudes;
+- :func:`show` with ``shared_scale=True`` puts every panel on one colour scale in the
+  maps' own units, so that a weaker map looks weaker (the colourbar says so);
+- the map goes over the image at opacity ``alpha=0.5``; LIME superpixels are outlined
+  in green when they speak for the class and red when they speak against it.
+
+Every metric figure says which way is better, "(↑ higher is better)" or "(↓ lower is
+better)", from ``labkit.metrics.METRICS``.
 """
 import textwrap
 
 import numpy as np
 
-#: Which direction is better for each metric of Lab 6 (``metric_bars`` default).
-HIGHER_IS_BETTER = {"pcc": True, "ssim": True, "insertion": True, "deletion": False,
-                    "iou": True, "pointing_game": True}
+#: Colour map of maps without negative values (they rank pixels).
+SEQUENTIAL = "jet"
+#: Colour map of signed maps, centred at zero.
+DIVERGING = "RdBu_r"
 
 
 # -- arrays --------------------------------------------------------------------------
@@ -32,30 +47,43 @@ def normalize(saliency):
     ndarray, shape (H, W), float32
         A new array. A constant map carries no ranking, so it becomes all zeros.
     """
-    values = np.asarray(saliency, dtype=np.float32)
-    if values.ndim != 2:
-        raise ValueError(f"saliency must be a 2-D (H, W) map, got shape {values.shape}.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("saliency contains NaN or infinite values.")
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo <= 0:
-        return np.zeros_like(values)
-    return (values - lo) / (hi - lo)
+    values = _finite_map(saliency)
+    return _scaled(values, float(values.min()), float(values.max()), signed=False)
 
 
-def overlay_array(image, saliency, *, alpha=0.5, cmap="jet"):
-    """Blend the coloured, normalised saliency over the image.
+def limits(saliency, signed=None):
+    """The colour scale's (low, high) for one map: (-m, m) with m its largest magnitude
+    for a signed map, (min, max) otherwise.
+
+    Parameters
+    ----------
+    saliency : array_like, shape (H, W)
+    signed : bool, optional
+        Default: the map has negative values.
+    """
+    values = _finite_map(saliency)
+    return _span(values, bool(values.min() < 0) if signed is None else signed)
+
+
+def overlay_array(image, saliency, *, alpha=0.5, cmap=None, signed=None, scale=None):
+    """Blend the coloured saliency over the image.
 
     Parameters
     ----------
     image : ndarray, shape (H, W, 3)
         RGB pixels, uint8 or float in [0, 255].
     saliency : ndarray, shape (H, W)
-        Normalised with :func:`normalize` before colouring.
     alpha : float in [0, 1]
         Opacity of the saliency colours: 0 shows the image only, 1 the map only.
-    cmap : str
-        A matplotlib colormap name.
+    cmap : str, optional
+        A matplotlib colormap name; default :data:`DIVERGING` for a signed map,
+        :data:`SEQUENTIAL` otherwise.
+    signed : bool, optional
+        Centre the colours at zero (the map's sign means for or against); default:
+        the map has negative values.
+    scale : (float, float), optional
+        The values shown at the two ends of the colour map (clipped beyond); default
+        :func:`limits` of this map: min to max, or -m to m when signed.
 
     Returns
     -------
@@ -70,43 +98,72 @@ def overlay_array(image, saliency, *, alpha=0.5, cmap="jet"):
     if np.shape(saliency) != pixels.shape[:2]:
         raise ValueError(f"saliency has shape {np.shape(saliency)} but the image is "
                          f"{pixels.shape[:2]}; they must match.")
-    colours = matplotlib.colormaps[cmap](normalize(saliency))[..., :3] * 255.0
+    values = _finite_map(saliency)
+    signed = bool(values.min() < 0) if signed is None else bool(signed)
+    low, high = _span(values, signed) if scale is None else scale
+    cmap = cmap or (DIVERGING if signed else SEQUENTIAL)
+    colours = matplotlib.colormaps[cmap](_scaled(values, low, high, signed))[..., :3] * 255.0
     return np.clip((1 - alpha) * pixels + alpha * colours, 0, 255).round().astype(np.uint8)
 
 
+def is_signed(saliency_or_explanation):
+    """Does this map's sign mean something? True for an explanation whose method's
+    record says ``signed`` (LIME) and for any map with negative values."""
+    saliency, explanation = _saliency(saliency_or_explanation)
+    if explanation is not None:
+        from .explainers import get_explainer
+
+        try:
+            if get_explainer(explanation.method).signed:
+                return True
+        except ValueError:  # a method that is not registered here: the values decide
+            pass
+    return bool(np.min(saliency) < 0)
+
+
 # -- single explanations -------------------------------------------------------------
-def heatmap(saliency_or_explanation, ax=None, *, cmap="jet"):
+def heatmap(saliency_or_explanation, ax=None, *, cmap=None):
     """The raw saliency map with a colourbar in the method's own units.
+
+    A signed map (see :func:`is_signed`) is centred at zero on a diverging colour map,
+    with symmetric limits.
 
     Parameters
     ----------
     saliency_or_explanation : Explanation or ndarray (H, W)
     ax : matplotlib Axes, optional
         Draw here instead of in a new figure.
-    cmap : str
+    cmap : str, optional
+        Default :data:`DIVERGING` for a signed map, :data:`SEQUENTIAL` otherwise.
 
     Returns
     -------
     Figure
     """
     saliency, explanation = _saliency(saliency_or_explanation)
+    signed = is_signed(saliency_or_explanation)
+    low, high = limits(saliency, signed)
     fig, ax = _single_axes(ax)
-    shown = ax.imshow(saliency, cmap=cmap)
-    fig.colorbar(shown, ax=ax, shrink=0.8, label="saliency")
+    shown = ax.imshow(saliency, cmap=cmap or (DIVERGING if signed else SEQUENTIAL),
+                      vmin=low, vmax=high)
+    fig.colorbar(shown, ax=ax, shrink=0.8,
+                 label="saliency (signed, 0 at the centre)" if signed else "saliency")
     ax.set_title(_title(explanation) if explanation is not None else "saliency")
     _clean(ax)
     return fig
 
 
-def overlay(explanation, alpha=0.5, *, cmap="jet", ax=None):
-    """The image with its normalised saliency blended on top.
+def overlay(explanation, alpha=0.5, *, cmap=None, ax=None):
+    """The image with its saliency blended on top, from its minimum to its maximum, or
+    centred at zero for a signed map (see the module docstring).
 
     Parameters
     ----------
     explanation : Explanation
     alpha : float in [0, 1]
         Opacity of the saliency colours.
-    cmap : str
+    cmap : str, optional
+        Default :data:`DIVERGING` for a signed map, :data:`SEQUENTIAL` otherwise.
     ax : matplotlib Axes, optional
 
     Returns
@@ -114,8 +171,9 @@ def overlay(explanation, alpha=0.5, *, cmap="jet", ax=None):
     Figure
     """
     fig, ax = _single_axes(ax)
-    _draw_overlay(ax, explanation, alpha, cmap, _title(explanation))
-    _normalised_colorbar(fig, ax, cmap)
+    signed = is_signed(explanation)
+    _draw_overlay(ax, explanation, alpha, cmap, _title(explanation), signed)
+    _colorbars(fig, ax, cmap, {signed})
     return fig
 
 
@@ -194,7 +252,7 @@ def lime_grid(explanation, renderings, *, ncols=5):
     return fig
 
 
-def show(explanations, titles=None, *, alpha=0.5, cmap="jet", ncols=4):
+def show(explanations, titles=None, *, alpha=0.5, cmap=None, ncols=4, shared_scale=False):
     """Overlays side by side, to compare methods, settings or models.
 
     Parameters
@@ -204,9 +262,17 @@ def show(explanations, titles=None, *, alpha=0.5, cmap="jet", ncols=4):
         One per explanation; default "method · class (p) · seconds", prefixed by the
         model name when the explanations come from several models.
     alpha : float in [0, 1]
-    cmap : str
+    cmap : str, optional
+        Default :data:`DIVERGING` for signed maps, :data:`SEQUENTIAL` otherwise.
     ncols : int
         Panels per row.
+    shared_scale : bool
+        False (default): each map spans its own colour scale (min to max, or -m to m
+        when signed), which shows where each map looks and hides how strong it is.
+        True: one scale for every panel, in the maps' own units (min to max over all
+        maps, or symmetric about zero if any is signed), so a map of smaller values
+        looks fainter: compare one method across settings, models or weights (the
+        sanity check), whose maps share units; maps of different methods do not.
 
     Returns
     -------
@@ -230,11 +296,20 @@ def show(explanations, titles=None, *, alpha=0.5, cmap="jet", ncols=4):
     nrows = -(-len(explanations) // ncols)
     fig = _figure((3.2 * ncols + 0.8, 3.3 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax, explanation, title in zip(axes.flat, explanations, titles):
-        _draw_overlay(ax, explanation, alpha, cmap, title)
+    signed = [is_signed(e) for e in explanations]
+    scale = None
+    if shared_scale:
+        signed = [any(signed)] * len(explanations)
+        scale = _span(np.concatenate([_finite_map(e.saliency).ravel() for e in explanations]),
+                      signed[0])
+    for ax, explanation, title, sign in zip(axes.flat, explanations, titles, signed):
+        _draw_overlay(ax, explanation, alpha, cmap, title, sign, scale)
     for ax in axes.flat[len(explanations):]:
         ax.set_visible(False)
-    _normalised_colorbar(fig, axes, cmap)
+    if scale is None:
+        _colorbars(fig, axes, cmap, set(signed))
+    else:
+        _shared_colorbar(fig, axes, cmap, signed[0], scale)
     return fig
 
 
@@ -308,6 +383,8 @@ def curves(curve_scores, ax=None):
         if len(metrics) != 1:
             raise ValueError(f"{label!r} mixes metrics {sorted(metrics)}; give one label per metric.")
         by_metric.setdefault(metrics.pop(), []).append((label, scores))
+    from .metrics import METRICS
+
     if ax is not None and len(by_metric) > 1:
         raise ValueError(f"ax= takes one panel but there are {len(by_metric)} metrics "
                          f"({sorted(by_metric)}); leave ax=None.")
@@ -328,15 +405,16 @@ def curves(curve_scores, ax=None):
             line, = ax.plot(fractions, mean, label=f"{label} (AUC {auc})")
             ax.fill_between(fractions, mean, alpha=0.15, color=line.get_color())
         action = {"insertion": "inserted", "deletion": "deleted"}.get(metric, "changed")
+        better = METRICS[metric].higher_is_better if metric in METRICS \
+            else entries[0][1][0].higher_is_better
         ax.set(xlabel=f"fraction of pixels {action}", ylabel="probability of the class",
-               xlim=(0, 1), ylim=(0, None),
-               title=f"{metric} ({_direction(entries[0][1][0].higher_is_better)})")
+               xlim=(0, 1), ylim=(0, None), title=f"{metric} ({_direction(better)})")
         ax.legend(fontsize="small")
         ax.grid(alpha=0.3)
     return fig
 
 
-def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.5, cmap="jet"):
+def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.5, cmap=None):
     """Rows: images. Columns: image | ground truth | each method's map, all as overlays.
 
     Parameters
@@ -348,7 +426,8 @@ def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.
     explanations_by_method : dict method -> sequence of Explanation or ndarray (H, W)
         One map per image, in image order.
     alpha : float in [0, 1]
-    cmap : str
+    cmap : str, optional
+        Default :data:`DIVERGING` for signed maps (LIME's), :data:`SEQUENTIAL` otherwise.
 
     Returns
     -------
@@ -367,18 +446,22 @@ def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.
     columns = ["image", "ground truth", *explanations_by_method]
     fig = _figure((2.6 * len(columns) + 0.8, 2.6 * len(images)))
     axes = fig.subplots(len(images), len(columns), squeeze=False)
+    kinds = set()
     for row, (image, truth) in enumerate(zip(images, ground_truths)):
-        maps = [_saliency(m[row])[0] for m in explanations_by_method.values()]
+        maps = [truth, *(m[row] for m in explanations_by_method.values())]
         axes[row, 0].imshow(np.asarray(image).astype(np.uint8))
-        for ax, saliency in zip(axes[row, 1:], [truth, *maps]):
-            ax.imshow(overlay_array(image, saliency, alpha=alpha, cmap=cmap))
+        for ax, shown in zip(axes[row, 1:], maps):
+            signed = is_signed(shown)
+            kinds.add(signed)
+            ax.imshow(overlay_array(image, _saliency(shown)[0], alpha=alpha, cmap=cmap,
+                                    signed=signed))
         if names is not None:
             axes[row, 0].set_ylabel(str(names[row]))
     for ax, title in zip(axes[0], columns):
         ax.set_title(title)
     for ax in axes.flat:
         _clean(ax)
-    _normalised_colorbar(fig, axes, cmap)
+    _colorbars(fig, axes, cmap, kinds)
     return fig
 
 
@@ -428,8 +511,9 @@ def metric_bars(table, higher_is_better=None):
         Tidy scores with columns ``image, method, metric, value`` (and optionally
         ``model``: several models give grouped bars).
     higher_is_better : dict metric -> bool, optional
-        Shown in each title as "↑ better" or "↓ better"; merged over
-        :data:`HIGHER_IS_BETTER`. Metrics in neither are shown without a direction.
+        For metrics of your own; labkit's come from ``labkit.metrics.METRICS``. Shown
+        in each title as "(↑ higher is better)" or "(↓ lower is better)"; a metric in
+        neither is shown without a direction.
 
     Returns
     -------
@@ -441,7 +525,10 @@ def metric_bars(table, higher_is_better=None):
                          "metric and value (as labkit.metrics returns).")
     if table.empty:
         raise ValueError("table is empty: nothing to plot.")
-    directions = {**HIGHER_IS_BETTER, **(higher_is_better or {})}
+    from .metrics import METRICS
+
+    directions = {**{m: spec.higher_is_better for m, spec in METRICS.items()},
+                  **(higher_is_better or {})}
     hue = "model" if "model" in table.columns and table["model"].nunique() > 1 else None
     metrics = list(dict.fromkeys(table["metric"]))
     methods = list(dict.fromkeys(table["method"]))
@@ -501,17 +588,57 @@ def _title(explanation, model=False):
     return f"{explanation.model_name} · {title}" if model else title
 
 
-def _draw_overlay(ax, explanation, alpha, cmap, title):
-    ax.imshow(overlay_array(explanation.image, explanation.saliency, alpha=alpha, cmap=cmap))
+def _draw_overlay(ax, explanation, alpha, cmap, title, signed, scale=None):
+    ax.imshow(overlay_array(explanation.image, explanation.saliency, alpha=alpha, cmap=cmap,
+                            signed=signed, scale=scale))
     ax.set_title(title, fontsize="medium")
     _clean(ax)
 
 
-def _normalised_colorbar(fig, axes, cmap):
+def _colorbars(fig, axes, cmap, kinds):
+    """One colourbar per kind of map drawn (signed or not), each map on its own scale."""
     from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
-    fig.colorbar(ScalarMappable(cmap=cmap), ax=axes, shrink=0.8,
-                 label="saliency (normalised)")
+    if False in kinds:
+        fig.colorbar(ScalarMappable(cmap=cmap or SEQUENTIAL), ax=axes, shrink=0.8,
+                     label="saliency (normalised per map)")
+    if True in kinds:
+        fig.colorbar(ScalarMappable(Normalize(-1, 1), cmap=cmap or DIVERGING), ax=axes,
+                     shrink=0.8, label="signed saliency (÷ largest magnitude per map)")
+
+
+def _shared_colorbar(fig, axes, cmap, signed, scale):
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    fig.colorbar(ScalarMappable(Normalize(*scale), cmap=cmap or (DIVERGING if signed
+                                                                  else SEQUENTIAL)),
+                 ax=axes, shrink=0.8, label="saliency, one scale shared by all panels")
+
+
+def _finite_map(saliency):
+    values = np.asarray(saliency, dtype=np.float32)
+    if values.ndim != 2:
+        raise ValueError(f"saliency must be a 2-D (H, W) map, got shape {values.shape}.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("saliency contains NaN or infinite values.")
+    return values
+
+
+def _span(values, signed):
+    if signed:
+        m = float(np.abs(values).max())
+        return -m, m
+    return float(values.min()), float(values.max())
+
+
+def _scaled(values, low, high, signed):
+    """``values`` mapped linearly from [low, high] to [0, 1], clipped. A scale of zero
+    width carries no ranking: 0 (the bottom colour), or 0.5 (zero's colour) if signed."""
+    if high - low <= 0:
+        return np.full_like(values, 0.5 if signed else 0.0)
+    return np.clip((values - low) / (high - low), 0, 1)
 
 
 def _clean(ax):
@@ -523,8 +650,9 @@ def _clean(ax):
 
 
 def _direction(higher_is_better):
-    return "↑ better" if higher_is_better else "↓ better"
+    return "↑ higher is better" if higher_is_better else "↓ lower is better"
 
 
-__all__ = ["HIGHER_IS_BETTER", "curves", "ground_truth_grid", "heatmap", "lime_boundaries",
-           "lime_grid", "metric_bars", "normalize", "overlay", "overlay_array", "photos", "rise_masks", "show"]
+__all__ = ["DIVERGING", "SEQUENTIAL", "curves", "ground_truth_grid", "heatmap", "is_signed",
+           "limits", "lime_boundaries", "lime_grid", "metric_bars", "normalize", "overlay",
+           "overlay_array", "photos", "rise_masks", "show"]

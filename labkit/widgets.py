@@ -28,7 +28,8 @@ from .models.classifier import conv_layer_names
 
 #: Choices of a colour ``baseline`` (pixel space); "custom" uses the colour picker.
 HIDE_COLORS = {"mean (None)": None, "black": 0, "grey": 128, "white": 255, "custom": None}
-COLORMAPS = ("jet", "viridis", "inferno", "magma", "coolwarm", "gray")
+#: "auto": labkit.plots' choice, diverging and centred at zero for signed maps (LIME).
+COLORMAPS = ("auto", "jet", "viridis", "inferno", "magma", "coolwarm", "gray")
 SUPERPIXELS = ("for the class", "against the class", "both")
 _WIDE = {"description_width": "initial"}
 _CACHE_SIZE = 32
@@ -187,9 +188,10 @@ class Explorer(widgets.HBox):
         if self.explanation is None:
             return
         c, e = self.controls, self.explanation
+        cmap = None if c["cmap"].value == "auto" else c["cmap"].value
         fig = Figure(figsize=(9.5, 4.2), layout="constrained")
         left, right = fig.subplots(1, 2)
-        plots.overlay(e, c["alpha"].value, cmap=c["cmap"].value, ax=left)
+        plots.overlay(e, c["alpha"].value, cmap=cmap, ax=left)
         if "superpixels" in c:
             choice = c["superpixels"].value
             plots.lime_boundaries(e, num_features=c["num_features"].value,
@@ -197,7 +199,7 @@ class Explorer(widgets.HBox):
                                   negative_only=choice == SUPERPIXELS[1],
                                   hide_rest=c["hide_rest"].value, ax=right)
         else:
-            plots.heatmap(e, right, cmap=c["cmap"].value)
+            plots.heatmap(e, right, cmap=cmap)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72)
         self.view.value = buffer.getvalue()

@@ -1,5 +1,6 @@
 """Figures: what each function draws, that inputs survive untouched, array helpers."""
 import copy
+import dataclasses
 from dataclasses import dataclass
 
 import matplotlib
@@ -12,6 +13,7 @@ from skimage.transform import resize
 import labkit
 from labkit import plots
 from labkit.explainers import Explanation
+from labkit.metrics import METRICS, summarize
 
 matplotlib.use("Agg")
 
@@ -182,7 +184,8 @@ def test_curves_legend_has_auc_and_one_panel_per_metric():
     insertion, deletion = fig.axes
     labels = [t.get_text() for t in insertion.get_legend().get_texts()]
     assert labels == ["gradcam (AUC 0.500 ± 0.100)", "rise (AUC 0.300)"]
-    assert "↑ better" in insertion.get_title() and "↓ better" in deletion.get_title()
+    assert insertion.get_title() == "insertion (↑ higher is better)"
+    assert deletion.get_title() == "deletion (↓ lower is better)"
     np.testing.assert_allclose(insertion.lines[0].get_ydata(), (f ** 0.5 + f) / 2)
     assert len(insertion.collections) == 2  # shaded areas
     np.testing.assert_array_equal(scores["gradcam"][1].scores, kept["gradcam"][1].scores)
@@ -211,12 +214,17 @@ def test_metric_bars_mean_std_and_direction():
                           "value": [0.2, 0.4, 0.5, 0.5, 0.1, 0.3, 0.2, 0.2]})
     kept = table.copy()
     fig = plots.metric_bars(table)
-    assert [ax.get_title() for ax in fig.axes] == ["pcc (↑ better)", "deletion (↓ better)"]
+    assert [ax.get_title() for ax in fig.axes] == ["pcc (↑ higher is better)",
+                                                   "deletion (↓ lower is better)"]
     heights = [p.get_height() for p in fig.axes[0].patches]
     np.testing.assert_allclose(heights, [0.3, 0.5])
     pd.testing.assert_frame_equal(table, kept)
     fig = plots.metric_bars(table.assign(metric="mine"), higher_is_better={"mine": False})
-    assert fig.axes[0].get_title() == "mine (↓ better)"
+    assert fig.axes[0].get_title() == "mine (↓ lower is better)"
+    # labkit's metrics take their direction from labkit.metrics.METRICS, the one source.
+    assert plots.metric_bars(table.assign(metric="iou")).axes[0].get_title() == \
+        "iou (↑ higher is better)"
+    assert not hasattr(plots, "HIGHER_IS_BETTER")
     two_models = pd.concat([table.assign(model="a"), table.assign(model="b")])
     assert len(plots.metric_bars(two_models).axes[0].patches) == 4
     with pytest.raises(ValueError, match="lacks columns"):
@@ -233,3 +241,89 @@ def test_photos_contact_sheet(chelsea):
         plots.photos({"cat": chelsea}, captions={"dog": "?"})
     with pytest.raises(TypeError, match="non-empty dict"):
         plots.photos([chelsea])
+
+
+# -- honest colour scales --------------------------------------------------------------
+def _colorbars(fig):
+    return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+
+
+def test_signed_maps_are_centred_at_zero_on_a_diverging_map(explained):
+    lime = _quadrant_lime([1.0, -0.5, 0.25, 0.0])
+    shown = plots.heatmap(lime).axes[0].images[0]
+    assert shown.get_cmap().name == plots.DIVERGING == "RdBu_r"
+    assert shown.get_clim() == (-1.0, 1.0)
+    # LIME's record says signed: even an all-positive LIME map is centred at zero.
+    positive = plots.heatmap(_quadrant_lime([1.0, 0.5, 0.25, 0.0])).axes[0].images[0]
+    assert positive.get_cmap().name == "RdBu_r" and positive.get_clim() == (-1.0, 1.0)
+    # Any map with negative values is signed (attributions before their absolute value).
+    attributions = np.linspace(-3.0, 1.0, 64).reshape(8, 8)
+    assert plots.is_signed(attributions)
+    assert plots.heatmap(attributions).axes[0].images[0].get_clim() == (-3.0, 3.0)
+    # A ranking map keeps the sequential map over its own range.
+    gradcam = explained["gradcam"]
+    assert not plots.is_signed(gradcam)
+    ranked = plots.heatmap(gradcam).axes[0].images[0]
+    assert ranked.get_cmap().name == plots.SEQUENTIAL == "jet"
+    assert ranked.get_clim() == (gradcam.saliency.min(), gradcam.saliency.max())
+    # In the overlay, zero is the diverging map's centre colour and -0.5 halfway to blue.
+    drawn = plots.overlay(lime, alpha=1).axes[0].images[0].get_array()
+    segments = lime.extras["segments"]
+    rdbu = matplotlib.colormaps["RdBu_r"]
+    for quadrant, position in ((3, 0.5), (1, 0.25), (0, 1.0)):
+        expected = np.round(np.asarray(rdbu(position)[:3]) * 255)
+        np.testing.assert_allclose(drawn[segments == quadrant][0], expected, atol=1)
+    bar, = _colorbars(plots.overlay(lime))
+    assert bar.get_ylim() == (-1.0, 1.0) and "signed" in bar.get_ylabel()
+
+
+def test_show_gives_signed_and_ranking_maps_each_their_colourbar(explained):
+    fig = plots.show([explained["lime"], explained["gradcam"]])
+    labels = [bar.get_ylabel() for bar in _colorbars(fig)]
+    assert labels == ["saliency (normalised per map)",
+                      "signed saliency (÷ largest magnitude per map)"]
+    assert len(_colorbars(plots.show([explained["rise"], explained["gradcam"]]))) == 1
+
+
+def test_shared_scale_puts_every_panel_on_one_scale(explained):
+    strong = explained["gradcam"]
+    weak = dataclasses.replace(strong, saliency=strong.saliency * 0.25)
+    own = [ax.images[0].get_array() for ax in _images_axes(plots.show([strong, weak]))]
+    np.testing.assert_array_equal(own[0], own[1])  # per-map scales hide the strength
+    fig = plots.show([strong, weak], shared_scale=True)
+    low, high = float(strong.saliency.min() * 0.25), float(strong.saliency.max())
+    for ax, e in zip(_images_axes(fig), (strong, weak)):
+        expected = plots.overlay_array(e.image, e.saliency, signed=False, scale=(low, high))
+        np.testing.assert_array_equal(ax.images[0].get_array(), expected)
+    bar, = _colorbars(fig)
+    assert bar.get_ylim() == pytest.approx((low, high))
+    assert bar.get_ylabel() == "saliency, one scale shared by all panels"
+    assert not np.array_equal(*[ax.images[0].get_array() for ax in _images_axes(fig)])
+    # A signed map among them: one scale symmetric about zero for all.
+    lime = explained["lime"]
+    fig = plots.show([lime, strong], shared_scale=True)
+    m = max(np.abs(lime.saliency).max(), np.abs(strong.saliency).max())
+    bar, = _colorbars(fig)
+    assert bar.get_ylim() == pytest.approx((-m, m))
+    expected = plots.overlay_array(strong.image, strong.saliency, signed=True, scale=(-m, m))
+    np.testing.assert_array_equal(_images_axes(fig)[1].images[0].get_array(), expected)
+
+
+def test_ground_truth_grid_centres_signed_columns(explained):
+    lime, gradcam = explained["lime"], explained["gradcam"]
+    fig = plots.ground_truth_grid([lime.image], [np.eye(64)], {"lime": [lime], "gradcam": [gradcam]})
+    axes = _images_axes(fig)
+    expected = plots.overlay_array(lime.image, lime.saliency, signed=True)
+    np.testing.assert_array_equal(axes[2].images[0].get_array(), expected)
+    assert len(_colorbars(fig)) == 2
+
+
+def test_summary_says_which_way_is_better():
+    table = pd.DataFrame({"image": [0, 1, 0, 1], "method": ["m"] * 4,
+                          "metric": ["insertion"] * 2 + ["deletion"] * 2,
+                          "value": [0.5, 0.7, 0.2, 0.4], "model": "x", "seconds": 1.0})
+    summary = summarize(table)
+    assert summary.loc["m", ("insertion", "better")] == "↑ higher"
+    assert summary.loc["m", ("deletion", "better")] == "↓ lower"
+    assert METRICS["deletion"].higher_is_better is False
+    assert summary.loc["m", ("insertion", "mean")] == pytest.approx(0.6)

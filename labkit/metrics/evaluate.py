@@ -299,10 +299,11 @@ def summarize(table):
     -------
     pandas.DataFrame
         Indexed by method (in the table's order), with a column MultiIndex
-        ``(metric, statistic)``, statistic in ``mean``, ``std`` (across images, ddof=1;
-        nan for one image) and ``n`` (images with a defined value: nan values, e.g.
-        from constant maps, are left out), plus ``("seconds", "mean")``, the mean time
-        of one explanation. Select with ``summary["insertion", "mean"]``.
+        ``(metric, statistic)``, statistic in ``better`` (text: "↑ higher" or "↓ lower",
+        which way is better, from :data:`METRICS`), ``mean``, ``std`` (across images,
+        ddof=1; nan for one image) and ``n`` (images with a defined value: nan values,
+        e.g. from constant maps, are left out), plus ``("seconds", "mean")``, the mean
+        time of one explanation. Select with ``summary["insertion", "mean"]``.
         ``summary.attrs["higher_is_better"]`` maps each metric to its better direction
         (from :data:`METRICS`).
     """
@@ -315,8 +316,12 @@ def summarize(table):
     stats = table.groupby(["method", "metric"], sort=False)["value"].agg(["mean", "std", "count"])
     stats = stats.rename(columns={"count": "n"}).unstack("metric")
     stats.columns = stats.columns.swaplevel(0, 1)
-    stats = stats.reindex(index=methods,
-                          columns=pd.MultiIndex.from_product([metrics, ["mean", "std", "n"]]))
+    stats = stats.reindex(index=methods, columns=pd.MultiIndex.from_product(
+        [metrics, ["better", "mean", "std", "n"]]))
+    for metric in metrics:  # printed tables say which way is better, as plots do
+        spec = METRICS.get(metric)
+        stats[metric, "better"] = "" if spec is None else (
+            "↑ higher" if spec.higher_is_better else "↓ lower")
     per_map = table.drop_duplicates(["image", "method"]).groupby("method", sort=False)["seconds"]
     stats["seconds", "mean"] = per_map.mean().reindex(methods)
     stats.index.name, stats.columns.names = "method", ["metric", None]
