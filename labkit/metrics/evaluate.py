@@ -119,7 +119,7 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
         ``settings`` column, never mixed with the old one.
     keep_maps : bool
         With ``store``: keep each (image, method) explanation in the store too (its map,
-        image and metadata; not its ``extras``), about 0.4 MB per pair at 224 x 224, so
+        image and metadata; not its ``extras``), 0.1 to 0.3 MB per pair at 224 x 224, so
         that :func:`load_maps` can give them back to plot or re-score (:func:`score`)
         without explaining again. Off by default. Pairs stored without their map are
         recomputed when it is asked for.
