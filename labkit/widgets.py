@@ -235,7 +235,7 @@ def _method_controls(record):
             continue
         default, label = record.defaults[p.name], p.label or p.name
         if p.kind == "color":
-            controls.update(_color_controls(p.name, label))
+            controls.update(_color_controls(p, label, default))
         elif p.kind == "layer":  # filled from the model by Explorer._update_layers
             controls[p.name] = widgets.Dropdown(description=label)
         elif p.kind == "choice":
@@ -253,12 +253,15 @@ def _method_controls(record):
     return controls
 
 
-def _color_controls(name, label):
-    picker = widgets.ColorPicker(value="#ff00ff", description="custom colour", disabled=True,
-                                 style=_WIDE)
-    choice = widgets.Dropdown(options=list(HIDE_COLORS), description=label, style=_WIDE)
+def _color_controls(param, label, default):
+    picker = widgets.ColorPicker(value="#ff00ff", description="custom colour", style=_WIDE)
+    # "mean (None)" only where None means something; start at the method's default
+    options = [k for k, v in HIDE_COLORS.items() if v is not None or k == "custom" or param.none_ok]
+    choice = widgets.Dropdown(options=options, value=_hide_color_label(default, picker),
+                              description=label, style=_WIDE)
+    picker.disabled = choice.value != "custom"
     choice.observe(lambda change: setattr(picker, "disabled", change["new"] != "custom"), "value")
-    return {name: choice, "custom_color": picker}
+    return {param.name: choice, "custom_color": picker}
 
 
 def _lime_display():

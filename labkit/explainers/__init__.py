@@ -7,6 +7,8 @@ its :class:`Explainer` record (``_record.py``):
 - ``rise``: RISE (Petsiuk et al. 2018).
 - ``gradcam``: Grad-CAM (Selvaraju et al. 2017).
 - ``fem``: FEM (Fuad et al. 2020).
+- ``integrated_gradients``: integrated gradients (Sundararajan et al. 2017).
+- ``smoothgrad``: SmoothGrad (Smilkov et al. 2017); both on ``gradients.input_gradients``.
 
 Each method is ``fn(model, pixels, target, *, seed, progress, **params) -> (saliency,
 extras, used_params)``. Adding one is writing that function and its record, then
@@ -25,12 +27,16 @@ from ._record import Explainer, Param, get_explainer, list_methods, register, un
 from .base import Explanation, hide_color_pixels, track
 from .fem import FEM
 from .gradcam import GRADCAM
+from .integrated_gradients import INTEGRATED_GRADIENTS
 from .lime import LIME, LIME_PACKAGE, lime_mask, segment
 from .rise import RISE
 from .saved import ExplanationFileError, load_explanation
+from .smoothgrad import SMOOTHGRAD
 
 for _record in (LIME, LIME_PACKAGE, RISE, GRADCAM, FEM):
     register(_record)
+register(INTEGRATED_GRADIENTS)
+register(SMOOTHGRAD)
 
 #: Old parameter names, still accepted for one release with a DeprecationWarning.
 RENAMED = {"hide_color": "baseline"}

@@ -84,6 +84,8 @@ class Param:
         """What the parameter accepts, in words."""
         if self.kind == "choice":
             return f"one of {list(self.choices)}"
+        if self.kind == "color" and not self.none_ok:
+            return KINDS["color"].removeprefix("None, ")
         if self.kind in ("int", "float"):
             lo = "" if self.low is None else f"{'>' if self.open_low else '>='} {self.low:g}"
             hi = self.high if self.limit is None else self.limit
