@@ -4,7 +4,8 @@ Run ``python -m labkit.bench`` (``--quick`` for a smoke run; EfficientNet-Lite0 
 mobilenet by default). LIME, RISE and the curves run on the classifier's backend
 (OpenVINO under "auto") and are compared with TensorFlow's inference of the same number
 of images, at the rate measured in the same repeat, and with the backend's own
-inference; Grad-CAM and FEM stay on TensorFlow. Every explainer is
+inference; Grad-CAM and FEM stay on TensorFlow, and integrated gradients and SmoothGrad
+are compared with TensorFlow's forward-and-backward pass of as many images. Every explainer is
 timed next to a baseline measured in the same run, in the same repeat, right before
 it: on a machine shared with other work, absolute seconds drift by a factor of two
 within minutes while the paired ratio stays put, so the ratios are what count. Each
@@ -42,6 +43,8 @@ TARGETS = {
     "gradcam_vs_forward": 3.0,
     "fem_vs_forward": 3.0,
     "max_logit_diff": 1e-3,
+    "ig_vs_backward": 1.2,
+    "sg_vs_backward": 1.2,
 }
 #: Rows reported without a target. ``lime_vs_package`` runs both on the same backend: it
 #: shows what the reference package's per-sample numpy loop costs, not the runtime's speed.
@@ -52,6 +55,8 @@ FULL = dict(num_samples=500, num_masks=1000, memory_masks=4000, n_segments=50, c
             steps=50, tf_images=128)
 QUICK = dict(num_samples=40, num_masks=40, memory_masks=64, n_segments=20, cam_calls=2,
              steps=10, tf_images=8)
+#: Integrated gradients' steps and SmoothGrad's samples: full run (the defaults), quick run.
+GRADIENT_COUNTS = {False: dict(steps=50, num_samples=50), True: dict(steps=4, num_samples=4)}
 
 
 def _load(model, weights, **kwargs):
@@ -155,6 +160,46 @@ def _load_times(model, weights):
     with tempfile.TemporaryDirectory() as home:
         return [_in_fresh_process(code, model, json.dumps(weights), LABKIT_DATA=home)
                 for _ in range(2)]
+
+
+def gradient_rows(classifier, image, *, quick=False, repeats=2):
+    """Integrated gradients and SmoothGrad against TensorFlow's forward-and-backward pass of
+    as many images, in the same batches (``labkit.explainers.gradients.input_gradients`` on
+    copies of the image: the method's own gradient work without the method around it).
+
+    Returns ``(rows, retraced)``: two report rows (``ig_vs_backward``,
+    ``sg_vs_backward``) and the graph traces during the timed runs (0 expected).
+    """
+    from functools import partial
+
+    from .explainers import explain
+    from .explainers.gradients import gradient_function, input_gradients
+
+    counts = GRADIENT_COUNTS[quick]
+    pixels = image.astype(np.float32)
+    target = int(np.argmax(classifier.predict(pixels[None])[0]))
+    rows, retraced = [], 0
+    for key, method, n, params in (("ig", "integrated_gradients", counts["steps"] + 1,
+                                    {"steps": counts["steps"]}),
+                                   ("sg", "smoothgrad", counts["num_samples"],
+                                    {"num_samples": counts["num_samples"]})):
+        batch = np.repeat(pixels[None], n, axis=0)
+        tasks = (partial(input_gradients, classifier, batch, target),
+                 partial(explain, classifier, image, method, target=target, **params))
+        for task in tasks:  # warm-up: trace the graph at these batch shapes
+            task()
+        traces = gradient_function(classifier).experimental_get_tracing_count()
+        times = np.array([[_timed(task) for task in tasks] for _ in range(repeats)])
+        retraced += gradient_function(classifier).experimental_get_tracing_count() - traces
+        base, own = times[:, 0], times[:, 1]  # (repeats, [wall, cpu])
+        what = ", ".join(f"{k} {v}" for k, v in params.items())
+        rows.append(dict(name=f"{key}_vs_backward", what=f"{method}, {what}",
+                         baseline=f"TF forward+backward, {n} images", unit="ratio",
+                         seconds=float(np.median(own[:, 0])),
+                         baseline_seconds=float(np.median(base[:, 0])),
+                         ratio=float(np.median(own[:, 0] / base[:, 0])),
+                         cpu_ratio=float(np.median(own[:, 1] / base[:, 1]))))
+    return rows, retraced
 
 
 def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory=True,
@@ -310,6 +355,9 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
                              seconds=seconds, baseline=f"{conversions} conversion(s)",
                              baseline_seconds=None, ratio=None, cpu_ratio=None,
                              value=seconds, unit="s"))
+    gradients, gradient_retraces = gradient_rows(classifier, image, quick=quick, repeats=repeats)
+    rows.extend(gradients)
+    retraced += gradient_retraces
     for row in rows:
         row.setdefault("value", row.get("ratio"))
         row["target"] = TARGETS.get(row["name"])
