@@ -134,6 +134,17 @@ def test_integrated_gradients_is_captums_trapezoid_rescaled(tiny, steps, baselin
     assert used == {"steps": steps, "baseline": baseline}
 
 
+def test_progress_and_bad_helper_input(tiny):
+    model, _, _, image = tiny
+    calls = []
+    integrated_gradients(model, image, 0, steps=9, progress=lambda *a: calls.append(a))
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]  # 10 images in batches of 4
+    with pytest.raises(ParameterError, match=r"images must be a batch .* got shape \(8, 8, 3\)"):
+        input_gradients(model, image, 0)
+    with pytest.raises(ParameterError, match="target must be a class index from 0 to 1, got 2"):
+        input_gradients(model, image[None], 2)
+
+
 def test_integrated_gradients_converge_to_completeness_on_the_tiny_network(tiny):
     model, _, _, image = tiny
     gaps = [abs(integrated_gradients(model, image, 0, steps=s)[1]["delta"]) for s in (2, 8, 64)]

@@ -6,8 +6,11 @@ attribution is in the units of the images students see, whatever the model's inp
 scaling. ``Classifier.forward`` (resize, preprocess, network) runs inside one compiled
 ``tf.function`` per classifier, cached like the CAM layers' in ``cam.py``.
 """
+import numbers
+
 import numpy as np
 
+from .._checks import ParameterError
 from .._tf import tf
 from .base import track
 
@@ -62,6 +65,13 @@ def input_gradients(model, images, target, *, progress=False):
     ``Classifier.predict`` does on TensorFlow. A single image runs alone.
     """
     images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
+        raise ParameterError(f"images must be a batch of RGB images (n, H, W, 3) with n >= 1, "
+                             f"got shape {images.shape}; use image[None] for one image.")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not (
+            0 <= target < model.num_classes):
+        raise ParameterError(f"target must be a class index from 0 to {model.num_classes - 1}, "
+                             f"got {target!r}; model.class_index(name) converts a class name.")
     run = gradient_function(model)
     b = 1 if len(images) == 1 else model.batch_size
     target = tf.constant(int(target), tf.int32)
