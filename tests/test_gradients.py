@@ -145,6 +145,16 @@ def test_progress_and_bad_helper_input(tiny):
         input_gradients(model, image[None], 2)
 
 
+def test_explanations_save_and_load(tiny, tmp_path):
+    model, _, _, image = tiny
+    for method, params in (("integrated_gradients", {"steps": 3}),
+                           ("smoothgrad", {"num_samples": 3, "seed": 4})):
+        e = explain(model, image, method, **params)
+        loaded = labkit.load_explanation(e.save(tmp_path / f"{method}.npz"))
+        assert loaded == e
+        assert loaded.extras.keys() == e.extras.keys()
+
+
 def test_integrated_gradients_converge_to_completeness_on_the_tiny_network(tiny):
     model, _, _, image = tiny
     gaps = [abs(integrated_gradients(model, image, 0, steps=s)[1]["delta"]) for s in (2, 8, 64)]
