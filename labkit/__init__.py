@@ -8,10 +8,9 @@ Quick start::
     explanation = labkit.explain(model, image, "gradcam")
     labkit.plots.show(explanation)
 """
+from ._version import __version__
 from .explainers import Explanation, explain, list_methods, lime_mask, load_explanation
 from .models import Classifier, list_models, load_model
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name):

@@ -81,9 +81,7 @@ def _trace_count(model):
     """How many times the model's compiled graphs have been traced so far."""
     from .explainers import cam
 
-    fns = [model._forward, model._forward_masked] + [run for _, run in cam._CACHE.values()]
-    compiled = 0 if model._runtime is None else model._runtime.compilations
-    return sum(f.experimental_get_tracing_count() for f in fns) + compiled
+    return model.trace_count() + cam.trace_count()
 
 
 def _rss_kb(field):
@@ -156,7 +154,7 @@ def _load_times(model, weights):
 
     code = ("import json, sys, time; from labkit.models import load_model; t = time.perf_counter();"
             "c = load_model(sys.argv[1], weights=json.loads(sys.argv[2]));"
-            "print(json.dumps([time.perf_counter() - t, c._runtime.conversions]))")
+            "print(json.dumps([time.perf_counter() - t, c.runtime.conversions]))")
     with tempfile.TemporaryDirectory() as home:
         return [_in_fresh_process(code, model, json.dumps(weights), LABKIT_DATA=home)
                 for _ in range(2)]

@@ -82,14 +82,14 @@ def _cam_inputs(rank):
 @functools.lru_cache(maxsize=None)
 def _lime_inputs(num_samples=300, n_segments=30):
     """LIME's on/off matrix and the class probabilities of the perturbed photos."""
-    from .explainers.base import hide_color_pixels
-    from .explainers.lime import _samples, _score, segment
+    from ._pixels import baseline_pixels
+    from .explainers.lime import perturbation_samples, score_perturbations, segment
 
     pixels = _photo()
     segments = segment(pixels, n_segments=n_segments)
-    data = _samples(num_samples, int(segments.max()) + 1, seed=0)
-    fudged = hide_color_pixels(None, pixels, segments)
-    probs = _score(_model(), pixels, fudged, segments, data, False)
+    data = perturbation_samples(num_samples, int(segments.max()) + 1, seed=0)
+    fudged = baseline_pixels(None, pixels, segments)
+    probs = score_perturbations(_model(), pixels, fudged, segments, data)
     return data, probs[:, _top_classes()[0]]
 
 
@@ -220,7 +220,7 @@ def check_lime_kernel(student):
     distance of the row to the all-ones row (labkit follows the `lime` package).
     """
     def build():
-        from .explainers.lime import _kernel_weights
+        from .explainers.lime import kernel_weights
 
         real, _ = _lime_inputs()
         corners = np.array([[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0]])
@@ -229,7 +229,7 @@ def check_lime_kernel(student):
                                    ("real LIME samples, width 1.0", real, 1.0),
                                    ("all on, all off, one on, half on", corners, 0.25)):
             d = _cosine_distance(data)
-            cases.append(Case(label, (data.copy(), width), _kernel_weights(data, width), {
+            cases.append(Case(label, (data.copy(), width), kernel_weights(data, width), {
                 "the lime package takes the square root of the exponential kernel.":
                     np.exp(-d ** 2 / width ** 2),
                 "the distance is the cosine distance to the all-ones row, 1 - sqrt(on / n), "
@@ -252,7 +252,7 @@ def check_lime_surrogate(student):
     def build():
         from sklearn.linear_model import Ridge
 
-        from .explainers.lime import _fit, _kernel_weights
+        from .explainers.lime import fit_surrogate, kernel_weights
 
         data, scores = _lime_inputs()
         rng = np.random.default_rng(0)
@@ -265,11 +265,11 @@ def check_lime_surrogate(student):
                                    ("real LIME samples, alpha 10", data, scores, 10.0),
                                    ("6 superpixels, known linear scores, alpha 0.01", small,
                                     small_scores, 0.01)):
-            w = _kernel_weights(x, 0.25)
+            w = kernel_weights(x, 0.25)
             unweighted = Ridge(alpha=alpha).fit(x, y).coef_
             no_intercept = Ridge(alpha=alpha, fit_intercept=False).fit(x, y, sample_weight=w).coef_
             cases.append(Case(label, (x.copy(), y.copy(), w.copy(), alpha),
-                              _fit(x, y, w, alpha)["weights"], {
+                              fit_surrogate(x, y, w, alpha)["weights"], {
                                   "the fit must use the kernel weights as sample weights: samples "
                                   "close to the original image count more.": unweighted,
                                   "LIME's surrogate has an intercept (the score with every "
@@ -288,6 +288,8 @@ def check_rise(student):
     image; the map is ``sum_i probs_i * masks_i / (N * p1)`` (Petsiuk et al. 2018, eq. 6).
     """
     def build():
+        from .explainers.rise import rise_map
+
         masks, probs, saliency = _rise_inputs()
         rng = np.random.default_rng(1)
         toy = (rng.random((10, 8, 8)) < 0.3).astype(np.float32)
@@ -296,7 +298,7 @@ def check_rise(student):
         for label, m, p, p1, expected in (
                 ("64 real masks on the photo (labkit's RISE map)", masks, probs, 0.5, saliency),
                 ("10 binary 8x8 masks, p1 = 0.3", toy, toy_probs, 0.3,
-                 np.tensordot(toy_probs, toy, axes=1) / (10 * 0.3))):
+                 rise_map(toy, toy_probs, 0.3))):
             total = np.tensordot(p, m, axes=1)
             cases.append(Case(label, (m.copy(), p.copy(), p1), expected, {
                 "divide by N * p1, the expected total of the masks at a pixel (the paper), "

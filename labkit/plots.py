@@ -328,10 +328,10 @@ def rise_masks(explanation, *, cmap="jet"):
     extras = explanation.extras
     if "running" not in extras:
         raise ValueError(f"rise_masks needs a RISE explanation, got method {explanation.method!r}.")
-    from .explainers.base import hide_color_pixels
+    from ._pixels import baseline_pixels
 
     image = explanation.image.astype(np.float32)
-    baseline = hide_color_pixels(explanation.params["baseline"], image)
+    baseline = baseline_pixels(explanation.params["baseline"], image)
     masks = extras["example_masks"][:4]
     running = extras["running"]
     picks = sorted({round(i) for i in np.linspace(0, len(running) - 1, min(4, len(running)))})

@@ -23,8 +23,7 @@ from matplotlib.figure import Figure
 from . import plots
 from ._checks import check_image, renamed
 from .explainers import RENAMED, explain, get_explainer
-from .models import Classifier, load_model
-from .models.classifier import conv_layer_names
+from .models import Classifier, conv_layer_names, load_model
 
 #: Choices of a colour ``baseline`` (pixel space); "custom" uses the colour picker.
 HIDE_COLORS = {"mean (None)": None, "black": 0, "grey": 128, "white": 255, "custom": None}

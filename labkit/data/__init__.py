@@ -5,7 +5,8 @@ human-drawn masks.
 
 No TensorFlow here: ``import labkit.data`` stays fast.
 """
-from .benchmark import data_home, load_benchmark, make_benchmark
+from .._paths import data_home
+from .benchmark import load_benchmark, make_benchmark
 from .course import CourseImages, course_images
 from .folders import FolderDataset, load_folder
 from .images import load_image

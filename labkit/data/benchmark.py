@@ -7,7 +7,6 @@ and density maps are **sampled from that region, not recorded from people**: the
 where the object is, not where humans look.
 """
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import replace
@@ -17,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from .._checks import check_int, check_seed
+from .._paths import data_home
 from .images import Fit, resize_image
 from .saliency import fixations_to_density, load_saliency_dataset, write_fixations
 from .samples import sample_image
@@ -41,15 +41,6 @@ DECOY_EVERY = 2
 OBJECT_SIDE = (0.5, 0.8)  # the object's longer side, as a fraction of the image side
 FIXATIONS_PER_IMAGE = 12
 FOLDERS = ("Images", "Density Maps", "Fixations", "Masks")
-
-
-def data_home():
-    """Where labkit keeps generated data: ``$LABKIT_DATA`` if set, else
-    ``$XDG_CACHE_HOME/labkit`` (default ``~/.cache/labkit``)."""
-    if os.environ.get("LABKIT_DATA"):
-        return Path(os.environ["LABKIT_DATA"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser() / "labkit"
 
 
 def make_benchmark(root=None, *, n_per_class=12, size=224, seed=0, clever_hans=False):

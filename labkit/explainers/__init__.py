@@ -24,7 +24,9 @@ import numpy as np
 
 from .._checks import ParameterError, check_image, check_seed, renamed
 from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
-from .base import Explanation, hide_color_pixels, track
+from .._pixels import baseline_pixels
+from .._work import track
+from .base import Explanation, hide_color_pixels
 from .fem import FEM
 from .gradcam import GRADCAM
 from .integrated_gradients import INTEGRATED_GRADIENTS
@@ -101,5 +103,6 @@ def explain(model, image, method, *, target=None, seed=0, progress=False, allow_
 
 
 __all__ = ["Explainer", "Explanation", "ExplanationFileError", "Param", "ParameterError",
-           "RENAMED", "explain", "get_explainer", "hide_color_pixels", "lime_mask",
-           "list_methods", "load_explanation", "register", "segment", "track", "unregister"]
+           "RENAMED", "baseline_pixels", "explain", "get_explainer", "hide_color_pixels",
+           "lime_mask", "list_methods", "load_explanation", "register", "segment", "track",
+           "unregister"]

@@ -1,10 +1,17 @@
-"""The minimal base every explainer shares: the `Explanation` it returns, progress
-reporting, the hidden-colour image and the host's thread budget. Methods import this
-module; it imports none of them."""
+"""The minimal base every explainer shares: the `Explanation` it returns. Methods import
+this module; it imports none of them. Progress reporting, the thread budget and the
+baseline image live lower (``labkit._work``, ``labkit._pixels``), as the metrics and plots
+use them too; they are re-exported here so that a method file needs one import."""
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
 import numpy as np
+
+from .._pixels import baseline_pixels
+from .._work import one_blas_thread, track
+
+#: The old name of :func:`baseline_pixels`, kept for method files written against it.
+hide_color_pixels = baseline_pixels
 
 
 @dataclass(frozen=True)
@@ -104,66 +111,5 @@ def same(a, b):
     return bool(a == b)
 
 
-def track(batches, progress, desc):
-    """Iterate over ``batches`` (a sized iterable), reporting progress as ``explain`` says.
-
-    False: silent; True: a tqdm bar; a callable: ``progress(done, total)`` before the
-    first batch and after each one.
-    """
-    if callable(progress):
-        return _report(batches, progress)
-    if progress:
-        from tqdm.auto import tqdm
-        return tqdm(batches, desc=desc, unit="batch", leave=False)
-    return batches
-
-
-def one_blas_thread():
-    """A context in which numpy's BLAS runs on one thread: for loops that alternate model
-    calls with numpy work.
-
-    The model's runtime (OpenVINO or TensorFlow) uses every core. OpenBLAS threads keep
-    spinning for a while after a numpy product, waiting for more work, and take those
-    cores from the next model call: on the 2-core course machines RISE took 1.3x its
-    inference time with the default BLAS threads and 1.05x with one.
-    """
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1, user_api="blas")
-
-
-def _report(batches, callback):
-    total = len(batches)
-    callback(0, total)
-    for done, batch in enumerate(batches, 1):
-        yield batch
-        callback(done, total)
-
-
-def hide_color_pixels(hide_color, pixels, segments=None):
-    """The replacement image for hidden regions, in pixel space.
-
-    ``hide_color`` is ``None`` (each superpixel's mean colour, as the `lime` package
-    does; needs ``segments``), a grey level in [0, 255], or an RGB triple in [0, 255].
-    labkit perturbs images in **pixel space, before preprocessing**, so ``0`` is black
-    for every model. (The `lime` package hides in whatever space it is given: with a
-    preprocessed image, 0 is mid-grey for a [-1, 1] model and the mean colour for
-    a caffe-style model. That ambiguity is why labkit converts for you.)
-    """
-    if hide_color is None:
-        if segments is None:
-            raise ValueError("hide_color=None (superpixel mean colour) needs superpixels; "
-                             "give an RGB colour instead.")
-        labels = segments.ravel()
-        counts = np.bincount(labels)
-        flat = pixels.reshape(-1, 3)
-        means = np.stack([np.bincount(labels, flat[:, c]) for c in range(3)], axis=1)
-        means /= np.maximum(counts, 1)[:, None]
-        return means[segments].astype(np.float32)
-    color = np.asarray(hide_color, dtype=np.float32)
-    if color.ndim == 0:
-        color = np.repeat(color, 3)
-    if color.shape != (3,) or not np.all((color >= 0) & (color <= 255)):
-        raise ValueError(f"hide_color must be None, a grey level or an RGB triple in [0, 255], "
-                         f"got {hide_color!r}.")
-    return np.broadcast_to(color, pixels.shape).astype(np.float32)
+__all__ = ["Explanation", "baseline_pixels", "hide_color_pixels", "one_blas_thread", "same",
+           "track"]

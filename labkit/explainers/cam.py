@@ -10,7 +10,7 @@ also returns the target activations.
 import numpy as np
 
 from .._tf import keras, tf
-from ..models.classifier import conv_layer_names, find_layer
+from ..models.layers import check_target_layer
 
 _CACHE = {}
 
@@ -44,29 +44,6 @@ def _with_activations(model, path, layer):
     return run
 
 
-def check_target_layer(model, layer_name, model_name):
-    """``(layer, path)`` of a CAM target layer in ``model`` (nested models included).
-
-    ``layer_name`` None means the last layer with a 4-D output. Raises a ValueError that
-    lists the candidates when the layer does not exist or is not convolutional.
-    """
-    candidates = conv_layer_names(model)
-    if not candidates:
-        raise ValueError(f"model {model_name!r} has no convolutional layer (no layer with a "
-                         "4-D (N, H, W, C) output): Grad-CAM and FEM need one. Use LIME or RISE.")
-    layer_name = layer_name or candidates[-1]
-    layer, path = find_layer(model, layer_name)
-    if layer is None:
-        raise ValueError(f"model {model_name!r} has no layer named {layer_name!r}. "
-                         f"The last convolutional layers are {candidates[-5:]}; "
-                         "labkit.models.conv_layer_names(model.model) lists them all.")
-    if len(layer.output.shape) != 4:
-        raise ValueError(f"layer {layer_name!r} has output shape {tuple(layer.output.shape)}; "
-                         "CAM methods need a convolutional layer with a (N, H, W, C) output, "
-                         f"such as {candidates[-1]!r}.")
-    return layer, path
-
-
 def activation_function(classifier, layer_name=None):
     """A compiled ``f(pixels (N,H,W,3) in [0,255]) -> (activations (N,h,w,C), logits)``.
 
@@ -89,6 +66,11 @@ def activation_function(classifier, layer_name=None):
 
         _CACHE[key] = (layer.name, run)
     return _CACHE[key]
+
+
+def trace_count():
+    """How many times the compiled activation functions have been traced so far."""
+    return sum(run.experimental_get_tracing_count() for _, run in _CACHE.values())
 
 
 def upsample(low_res, shape):

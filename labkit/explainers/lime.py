@@ -21,7 +21,8 @@ from sklearn.linear_model import Ridge
 
 from .._checks import ParameterError, check_int, renamed
 from ._record import Explainer, Param
-from .base import hide_color_pixels, one_blas_thread, track
+from .._pixels import baseline_pixels
+from .._work import one_blas_thread, track
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb")
 _SEGMENT_CACHE = {}
@@ -79,34 +80,81 @@ def segment(image, method="slic", *, n_segments=50, compactness=10.0, seed=0):
     return _SEGMENT_CACHE[key].copy()
 
 
-def _samples(num_samples, n_features, seed):
-    # The lime package's draw, in its order: row 0 is the unperturbed image.
+def perturbation_samples(num_samples, n_features, seed):
+    """LIME's on/off patterns of the superpixels, drawn as the `lime` package draws them.
+
+    Parameters
+    ----------
+    num_samples : int
+        Rows: perturbed images.
+    n_features : int
+        Columns: superpixels.
+    seed : int or None
+        Seed of ``numpy.random.RandomState``, the package's generator.
+
+    Returns
+    -------
+    ndarray, shape (num_samples, n_features), int
+        1 shows the superpixel, 0 hides it; row 0 is all ones (the unperturbed image).
+    """
     data = np.random.RandomState(seed).randint(0, 2, num_samples * n_features)
     data = data.reshape(num_samples, n_features)
     data[0, :] = 1
     return data
 
 
-def _score(model, pixels, fudged, segments, data, progress):
-    """Class probabilities of every perturbed image, a batch at a time; the classifier
-    composites each batch from its masks (in the backend's graph, the fastest place)."""
+def score_perturbations(model, pixels, baseline_image, segments, data, *, progress=False):
+    """Class probabilities of every perturbed image, a batch at a time.
+
+    Row ``i`` of ``data`` shows the superpixels (``segments``) it marks 1 and
+    ``baseline_image`` elsewhere; the classifier composites each batch from its masks
+    (in the backend's graph, the fastest place).
+
+    Returns
+    -------
+    ndarray, shape (num_samples, num_classes), float32
+    """
     b = model.batch_size
     probs = []
     with one_blas_thread():
         for s in track(range(0, len(data), b), progress, "LIME"):
             masks = data[s:s + b].astype(np.float32)[:, segments]  # (n, H, W), 1 = shown
-            probs.append(model.predict_masked(pixels, masks, fudged))
+            probs.append(model.predict_masked(pixels, masks, baseline_image))
     return np.concatenate(probs)
 
 
-def _kernel_weights(data, kernel_width):
-    # Cosine distance of each on/off row to the all-ones row; a row of zeros is at 1.
+def kernel_weights(data, kernel_width):
+    """LIME's sample weights: ``sqrt(exp(-d**2 / kernel_width**2))``.
+
+    ``d`` is the cosine distance of each on/off row of ``data`` to the all-ones row,
+    ``1 - sqrt(on / n)``; a row of zeros is at distance 1. The square root is the `lime`
+    package's (``LimeImageExplainer``'s kernel), which labkit follows.
+
+    Parameters
+    ----------
+    data : ndarray, shape (num_samples, n_features), 0/1
+    kernel_width : float, > 0
+
+    Returns
+    -------
+    ndarray, shape (num_samples,)
+    """
     on = data.sum(axis=1)
     distances = 1.0 - np.sqrt(on / data.shape[1])
     return np.sqrt(np.exp(-(distances ** 2) / kernel_width ** 2))
 
 
-def _fit(data, scores, weights, alpha):
+def fit_surrogate(data, scores, weights, alpha):
+    """LIME's surrogate: a ridge regression of ``scores`` on ``data`` with an intercept,
+    sample weights ``weights`` and penalty ``alpha`` (scikit-learn's ``Ridge``, as the
+    `lime` package fits it).
+
+    Returns
+    -------
+    dict
+        ``weights`` (n_features,) float32 coefficients, ``intercept``, ``score`` (weighted
+        R² on the samples) and ``local_pred`` (the surrogate's value on row 0).
+    """
     ridge = Ridge(alpha=alpha, fit_intercept=True)
     ridge.fit(data, scores, sample_weight=weights)
     return {
@@ -167,13 +215,13 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
                            compactness=compactness, seed=seed)
     segments = _check_segments(segments, pixels)
     n_features = int(segments.max()) + 1
-    fudged = hide_color_pixels(baseline, pixels, segments)
-    data = _samples(num_samples, n_features, seed)
+    fudged = baseline_pixels(baseline, pixels, segments)
+    data = perturbation_samples(num_samples, n_features, seed)
 
-    probs = _score(model, pixels, fudged, segments, data, progress)
+    probs = score_perturbations(model, pixels, fudged, segments, data, progress=progress)
 
-    weights = _kernel_weights(data, kernel_width)
-    fits = {label: _fit(data, probs[:, label], weights, alpha)
+    weights = kernel_weights(data, kernel_width)
+    fits = {label: fit_surrogate(data, probs[:, label], weights, alpha)
             for label in _labels_to_fit(probs[0], target, top_labels)}
     fit = fits[target]
     extras = {"segments": segments, "n_features": n_features,
@@ -199,7 +247,7 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
         segments = segment(pixels, segmentation, n_segments=n_segments,
                            compactness=compactness, seed=seed)
     segments = _check_segments(segments, pixels)
-    hide_color = None if baseline is None else hide_color_pixels(baseline, pixels)[0, 0]
+    hide_color = None if baseline is None else baseline_pixels(baseline, pixels)[0, 0]
     explainer = lime_image.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
     with one_blas_thread():
         result = explainer.explain_instance(
@@ -312,5 +360,6 @@ LIME_PACKAGE = Explainer("lime_package", lime_package, _params(False), stochasti
                          signed=True, superpixels=True,
                          summary="the `lime` package itself, with labkit's settings")
 
-__all__ = ["LIME", "LIME_PACKAGE", "lime", "lime_package", "lime_mask", "segment",
+__all__ = ["LIME", "LIME_PACKAGE", "fit_surrogate", "kernel_weights", "lime", "lime_package",
+           "lime_mask", "perturbation_samples", "score_perturbations", "segment",
            "SEGMENTATIONS"]

@@ -23,7 +23,8 @@ import numpy as np
 
 from .._checks import check_fraction, check_int
 from ._record import Explainer, Param
-from .base import hide_color_pixels, one_blas_thread, track
+from .._pixels import baseline_pixels
+from .._work import one_blas_thread, track
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
 #: a hidden pixel becomes 0 after normalisation, which is this colour.
@@ -85,6 +86,32 @@ def _interpolation_matrix(size, out_size):
     return weights
 
 
+def rise_map(masks, probs, p1, *, num_masks=None):
+    """RISE's saliency from scored masks: ``sum_i probs_i * masks_i / (N * p1)`` (paper, eq. 6).
+
+    Parameters
+    ----------
+    masks : ndarray, shape (n, H, W), in [0, 1]
+    probs : ndarray, shape (n,)
+        The class probability of each masked image.
+    p1 : float
+        The probability that a grid cell is kept.
+    num_masks : int, optional
+        N; default n. The map is linear in the masks: the maps of batches, each computed
+        with ``num_masks`` the total N, sum to the map of all N masks.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64
+    """
+    masks, probs = np.asarray(masks), np.asarray(probs)
+    if masks.ndim != 3 or probs.shape != masks.shape[:1]:
+        raise ValueError(f"rise_map takes masks (n, H, W) and probs (n,), one probability per "
+                         f"mask; got masks {masks.shape} and probs {probs.shape}.")
+    n = len(masks) if num_masks is None else num_masks
+    return np.tensordot(probs, masks, axes=1).astype(np.float64) / (n * p1)
+
+
 def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_size=7, p1=0.5,
          baseline=IMAGENET_MEAN_RGB, snapshots=8):
     """RISE saliency of ``target``.
@@ -116,7 +143,7 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
                          f"use at most {min(height, width)} cells per side.")
     p1 = check_fraction(p1, "p1")
     check_int(snapshots, "snapshots", minimum=1)
-    fill = hide_color_pixels(baseline, pixels[:1, :1])[0, 0]
+    fill = baseline_pixels(baseline, pixels[:1, :1])[0, 0]
 
     grids, shifts, up_size = generate_masks((height, width), num_masks=num_masks,
                                             grid_size=grid_size, p1=p1, seed=seed)
@@ -131,13 +158,13 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
             masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
                                       up_size, (height, width))
             probs = model.predict_masked(pixels, masks, fill)  # M * I + (1 - M) * baseline
-            total += np.tensordot(probs[:, target], masks, axes=1)
+            total += rise_map(masks, probs[:, target], p1, num_masks=num_masks)
             kept += float(masks.sum())
             if i + 1 in checkpoints:
                 done = min((i + 1) * b, num_masks)
-                running.append((done, (total / (done * p1)).astype(np.float32)))
+                running.append((done, (total * (num_masks / done)).astype(np.float32)))
 
-    saliency = total / (num_masks * p1)
+    saliency = total
     extras = {
         "running": running,
         "example_masks": masks_from_recipe(grids[:4], shifts[:4], up_size, (height, width)),

@@ -26,7 +26,7 @@ class Unit(NamedTuple):
     seed: Optional[int]
     image: np.ndarray
     truths: dict             # needs ("ground_truths", "masks", "model") -> array or None
-    metrics: tuple           # (name, params) pairs
+    metrics: tuple           # (name, Metric, params) triples
     model: Optional[str]     # registered name or saved-model path; None: in-process only
     keep: bool               # return the Explanation and curves too
 
@@ -53,17 +53,23 @@ def label_text(image_id):
     return repr(image_id)
 
 
+def score_one(metric, model, image, explanation, truth, params):
+    """(value, curve or None) of one :class:`~labkit.metrics.Metric` on one explanation."""
+    if metric.needs == "model":
+        curve = metric.function(model, image, explanation, **params)
+        return float(curve.auc), curve
+    return float(metric.function(explanation, truth, **params)), None
+
+
 def run(model, unit):
     """Explain the unit's image and score the map with each metric, in this process."""
-    from .evaluate import METRICS, _score_one
-
     explanation = explain(model, unit.image, unit.method, seed=unit.seed, **unit.params)
     rows, curves = [], {}
-    for name, params in unit.metrics:
-        truth = unit.truths[METRICS[name].needs]
-        if METRICS[name].needs != "model" and truth is None:
+    for name, metric, params in unit.metrics:
+        truth = unit.truths[metric.needs]
+        if metric.needs != "model" and truth is None:
             continue
-        value, curve = _score_one(name, model, unit.image, explanation, truth, params)
+        value, curve = score_one(metric, model, unit.image, explanation, truth, params)
         if curve is not None:
             curves[name] = curve
         rows.append((name, value, model.name, explanation.seconds))

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_seed, renamed
+from .._version import __version__
 from ..explainers import RENAMED, get_explainer, list_methods
 from .fidelity import deletion, insertion
 from .road import road
 from .similarity import iou, pcc, pointing_game, ssim
-from ._work import (Result, Unit, check_executor, model_reference, run, run_remote,
+from ._work import (Result, Unit, check_executor, model_reference, run, run_remote, score_one,
                     travel_reference, unit_seed)
 from .store import Store, digest
 
@@ -188,8 +189,9 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
     needs = sorted({METRICS[m].needs for m in metrics})
     scoring = tuple((m, metric_params[m]) for m in metrics)
     keep = return_explanations or return_curves
+    with_specs = tuple((m, METRICS[m], p) for m, p in scoring)
     units = [Unit(i, ids[i], method, method_params[method], unit_seed(seed, ids[i], method),
-                  images[i], {n: truths[n][i] for n in needs}, scoring, reference,
+                  images[i], {n: truths[n][i] for n in needs}, with_specs, reference,
                   keep or keep_maps)
              for i in range(len(images)) for method in methods]
     results, saved = {}, None
@@ -281,7 +283,7 @@ def score(explanations, *, metrics=("deletion", "insertion"), model=None, ground
                           "not the one explained.", UserWarning, stacklevel=2)
         rows[label] = {
             f"{name} {'↑' if METRICS[name].higher_is_better else '↓'}":
-                _score_one(name, used, explanation.image, explanation,
+                score_one(METRICS[name], used, explanation.image, explanation,
                            truths.get(METRICS[name].needs), metric_params[name])[0]
             for name in metrics}
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -328,15 +330,6 @@ def summarize(table):
     stats.attrs["higher_is_better"] = {m: METRICS[m].higher_is_better for m in metrics
                                        if m in METRICS}
     return stats
-
-
-def _score_one(name, model, image, explanation, truth, params):
-    """(value, curve or None) of one metric on one explanation."""
-    spec = METRICS[name]
-    if spec.needs == "model":
-        curve = spec.function(model, image, explanation, **params)
-        return float(curve.auc), curve
-    return float(spec.function(explanation, truth, **params)), None
 
 
 def _names(values, known, what):
@@ -416,7 +409,6 @@ class _OpenStore(NamedTuple):
 
 
 def _open_store(path, model, units, methods, scoring, seed, keep_maps):
-    from .. import __version__
 
     labels = [u.image_id for u in units]
     if all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in labels):

@@ -77,7 +77,8 @@ from scipy import ndimage
 from scipy.integrate import trapezoid
 
 from .._checks import ParameterError, check_image, check_int
-from ..explainers.base import hide_color_pixels, one_blas_thread, track
+from .._pixels import baseline_pixels
+from .._work import one_blas_thread, track
 from ._maps import as_map, descending_order, resolve_target
 
 __all__ = ["CurveScore", "baseline_image", "deletion", "insertion", "rise_blur_kernel"]
@@ -169,7 +170,7 @@ def baseline_image(image, baseline, *, model=None):
                                            mode="nearest")
     else:
         try:
-            return hide_color_pixels(baseline, pixels)
+            return baseline_pixels(baseline, pixels)
         except (ValueError, TypeError):
             pass
     raise ParameterError(f"baseline must be 'blur', 'black', 'mean', 'zero', 'rise_blur', a grey "

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from .._paths import data_home
 from .._tf import keras, tf
 
 BACKENDS = ("auto", "tensorflow", "openvino")
@@ -68,8 +69,6 @@ def resolve(classifier, backend, precision):
 
 def cache_dir():
     """Where converted graphs are kept: ``labkit.data.data_home() / "openvino"``."""
-    from ..data.benchmark import data_home
-
     return data_home() / "openvino"
 
 

@@ -6,6 +6,8 @@ import numpy as np
 from .._checks import ParameterError, check_image, check_int
 from .._tf import keras, tf
 from .backend import resolve, weights_hash
+from .layers import conv_layer_names, find_layer
+from .saving import save
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ class Classifier:
         OpenVINO's inference precision. "f32" (default) matches TensorFlow (logits
         within 1e-4); "bf16" is an opt-in, several times faster on CPUs with bf16
         support and no longer exact (logits off by up to about 1).
+
+    Attributes
+    ----------
+    requested_backend : str
+        The ``backend`` asked for ("auto", ...), which copies of this classifier ask for
+        again; :attr:`backend` is the one that runs.
     """
 
     def __init__(self, model, *, name, preprocess, input_range, target_layer, class_names,
@@ -81,7 +89,7 @@ class Classifier:
         self._forward = tf.function(self.forward, reduce_retracing=True)
         self._forward_masked = tf.function(self._composite_forward, reduce_retracing=True)
         self._runtime = resolve(self, backend, precision)
-        self._backend_request = backend  # what copies (transfer) ask for again
+        self.requested_backend = backend  # what copies (with_backend, transfer) ask for again
         self.precision = precision if self._runtime is not None else "f32"
         self._model_hash = None
         self._lookup = {}
@@ -98,6 +106,18 @@ class Classifier:
     def backend(self):
         """The backend that runs forward-only calls: "openvino" or "tensorflow"."""
         return "tensorflow" if self._runtime is None else "openvino"
+
+    @property
+    def runtime(self):
+        """The OpenVINO runtime that runs forward-only calls, or None on TensorFlow."""
+        return self._runtime
+
+    def trace_count(self):
+        """How many times this classifier's compiled graphs have been traced (TensorFlow)
+        or compiled (OpenVINO) so far; a benchmark checks that its timed runs add none."""
+        traced = sum(f.experimental_get_tracing_count()
+                     for f in (self._forward, self._forward_masked))
+        return traced + (0 if self._runtime is None else self._runtime.compilations)
 
     def with_backend(self, backend="auto", *, precision="f32"):
         """The same classifier (same Keras model) on another backend or precision."""
@@ -249,7 +269,6 @@ class Classifier:
         -------
         pathlib.Path
         """
-        from .saved import save
         return save(self, path)
 
     # -- classes and colours ----------------------------------------------------
@@ -349,42 +368,6 @@ def _softmax(logits):
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
-
-
-def find_layer(model, name):
-    """Find a layer by name in ``model`` or any model nested inside it.
-
-    Returns ``(layer, path)`` where ``path`` is the list of nested models from the
-    outermost to the one that owns the layer.
-    """
-    stack = [(model, [])]
-    while stack:
-        current, path = stack.pop(0)
-        for layer in current.layers:
-            if layer.name == name:
-                return layer, path + [current]
-            if isinstance(layer, keras.Model):
-                stack.append((layer, path + [current]))
-    return None, None
-
-
-def conv_layer_names(model):
-    """Names of every layer with a 4-D (N, H, W, C) output, nested models included,
-    in forward order. These are the valid targets for CAM methods."""
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            names.extend(conv_layer_names(layer))
-            continue
-        if isinstance(layer, keras.layers.InputLayer):
-            continue  # an image input is 4-D but has nothing to explain
-        try:
-            shape = layer.output.shape
-        except (AttributeError, ValueError):
-            continue
-        if len(shape) == 4:
-            names.append(layer.name)
-    return names
 
 
 def layer_table(classifier):

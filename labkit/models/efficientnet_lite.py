@@ -35,6 +35,7 @@ import numpy as np
 
 from .._tf import keras
 from ._torch_state import load_state_dict
+from .weights import WeightsNotFoundError
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,6 @@ def keras_weights_path(name="efficientnet_lite0"):
     WeightsNotFoundError
         The package is not installed.
     """
-    from .registry import WeightsNotFoundError
     variant = _variant(name)
     try:
         path = resources.files(variant.package) / "models" / variant.weights_file

@@ -17,13 +17,11 @@ import numpy as np
 
 from .._checks import check_seed
 from .._tf import keras
-from . import efficientnet_lite
+from . import efficientnet_lite, saved
 from .backend import check_backend
 from .classifier import Classifier
-
-
-class WeightsNotFoundError(FileNotFoundError):
-    """A model's weights file is neither in the Keras cache nor downloadable."""
+from .preprocessing import CAFFE_MEAN_BGR, preprocess_caffe, preprocess_tf
+from .weights import WeightsNotFoundError, keras_cache_dir
 
 
 @dataclass(frozen=True)
@@ -67,26 +65,6 @@ class ModelSpec:
     how_to_get: str
     description: str = ""
     weights_lookup: object = None
-
-
-def keras_cache_dir():
-    """The folder where Keras keeps downloaded weights: ``$KERAS_HOME/models``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models"
-
-
-# -- preprocessing: pixels in [0, 255], RGB -> model input ---------------------------
-def preprocess_tf(x):
-    """Inception / "tf" mode: scale to [-1, 1] (MobileNet, Xception)."""
-    return x / 127.5 - 1.0
-
-
-_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-
-
-def preprocess_caffe(x):
-    """"caffe" mode: RGB to BGR, subtract the ImageNet mean per channel (ResNet50)."""
-    return x[..., ::-1] - np.asarray(_CAFFE_MEAN_BGR, dtype=np.float32)
 
 
 # -- ImageNet labels -----------------------------------------------------------------
@@ -159,7 +137,7 @@ MODELS = {
         name="resnet50",
         build=_keras_app(keras.applications.ResNet50),
         input_size=(224, 224), preprocess=preprocess_caffe,
-        input_range=(-max(_CAFFE_MEAN_BGR), 255.0 - min(_CAFFE_MEAN_BGR)),
+        input_range=(-max(CAFFE_MEAN_BGR), 255.0 - min(CAFFE_MEAN_BGR)),
         target_layer="conv5_block3_out",
         weights_file="resnet50_weights_tf_dim_ordering_tf_kernels.h5",
         weights_url=_KERAS_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
@@ -295,8 +273,6 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
         logits [0, z]: class 0 is the first class name, as in Keras's binary labels.
     """
     check_backend(backend, precision)
-    from . import saved  # imports this module's preprocessing
-
     if isinstance(name, str) and (name in _CUSTOM or name in MODELS):
         file_only = {"class_names": class_names, "preprocess": preprocess,
                      "input_size": input_size, "target_layer": target_layer}
@@ -315,7 +291,7 @@ def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, 
                                       backend=backend, precision=precision)
     if name in _CUSTOM:
         custom = _CUSTOM[name]
-        if (backend, precision) == (custom._backend_request, custom.precision):
+        if (backend, precision) == (custom.requested_backend, custom.precision):
             return custom
         return custom.with_backend(backend, precision=precision)
     if weights not in ("imagenet", None):

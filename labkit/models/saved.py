@@ -22,32 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from .._tf import keras
-from .classifier import Classifier, conv_layer_names
-from .registry import preprocess_caffe, preprocess_tf
+from ..data.images import check_size
+from .classifier import Classifier
+from .layers import check_target_layer, conv_layer_names
+from .preprocessing import PREPROCESSING, input_range
+from .saving import METADATA, save
 
 SUFFIXES = (".keras", ".h5", ".hdf5")
-METADATA = "labkit.json"
-
-_TORCH_MEAN = np.asarray((0.485, 0.456, 0.406), np.float32)
-_TORCH_STD = np.asarray((0.229, 0.224, 0.225), np.float32)
-
-
-def preprocess_torch(x):
-    """"torch" mode: scale to [0, 1], then ImageNet mean/std per RGB channel (DenseNet,
-    torchvision models)."""
-    return (x / 255.0 - _TORCH_MEAN) / _TORCH_STD
-
-
-def preprocess_none(x):
-    """"none": raw pixels in [0, 255]; the model rescales them itself."""
-    return x
-
-
-def _preprocess_table():
-    from . import efficientnet_lite
-    return {"tf": preprocess_tf, "caffe": preprocess_caffe, "torch": preprocess_torch,
-            "none": preprocess_none, "efficientnet_lite": efficientnet_lite.preprocess}
-
 
 # keras.applications families (model-name prefixes) and the preprocess_input mode
 # their documentation prescribes; used only to suggest a value in an error message.
@@ -100,31 +81,6 @@ def load_saved_model(path, *, class_names=None, preprocess=None, input_size=None
                             precision=precision)
     _check_not_probabilities(classifier, path)
     return classifier
-
-
-def save(classifier, path):
-    """Write ``classifier`` to a ``.keras`` file that :func:`labkit.load_model` reloads
-    with the same class names, preprocessing, target layer and predictions.
-
-    See :meth:`Classifier.save`.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".keras":
-        raise ValueError(f"save to a file ending in .keras (Keras 3's format), got {path.name!r}.")
-    table = _preprocess_table()
-    mode = next((k for k, fn in table.items() if fn is classifier.preprocess), None)
-    if mode is None:
-        warnings.warn(f"{classifier.name}'s preprocess is a custom function, which cannot be "
-                      "stored: pass it again when loading, load_model(path, preprocess=...).",
-                      stacklevel=3)
-    from .. import __version__
-    meta = {"format": 1, "labkit_version": __version__, "name": classifier.name,
-            "class_names": classifier.class_names, "class_ids": classifier.class_ids,
-            "preprocess": mode, "target_layer": classifier.target_layer}
-    classifier.model.save(path)
-    with zipfile.ZipFile(path, "a") as archive:  # Keras ignores entries it does not know
-        archive.writestr(METADATA, json.dumps(meta, indent=1))
-    return path
 
 
 # -- reading the file, before Keras does ------------------------------------------------
@@ -264,16 +220,8 @@ def _first_layer(model):
     return None
 
 
-def input_range(fn):
-    """(min, max) that ``fn`` gives black and white pixels: the model-space range of
-    [0, 255] for preprocessing that is increasing and affine per channel."""
-    corners = np.asarray([[[[0.0] * 3, [255.0] * 3]]], np.float32)
-    out = np.asarray(fn(corners), np.float64)
-    return float(out.min()), float(out.max())
-
-
 def _preprocessing(given, meta, model, path):
-    table = _preprocess_table()
+    table = PREPROCESSING
     if given is None:
         given = meta.get("preprocess")
     if given is None and isinstance(_first_layer(model), (keras.layers.Rescaling,
@@ -321,7 +269,6 @@ def _input_size(model, given, path):
             raise ValueError(f"{path.name} accepts any image size; pass input_size=(height, "
                              "width), the size it was trained on (e.g. input_size=224).")
         return None
-    from ..data.images import check_size
     size = check_size(given, "input_size")
     size = (size, size) if isinstance(size, int) else size
     if None not in saved and size != saved:
@@ -331,7 +278,6 @@ def _input_size(model, given, path):
 
 
 def _target_layer(model, given, meta, path):
-    from ..explainers.cam import check_target_layer
     candidates = conv_layer_names(model)
     layer = given or meta.get("target_layer") or (candidates[-1] if candidates else None)
     if layer is not None:
@@ -438,5 +384,4 @@ def _check_not_probabilities(classifier, path):
             "a linear last layer followed by keras.layers.Softmax().")
 
 
-__all__ = ["is_model_path", "load_saved_model", "save", "input_range", "preprocess_torch",
-           "preprocess_none", "SUFFIXES"]
+__all__ = ["is_model_path", "load_saved_model", "save", "SUFFIXES"]

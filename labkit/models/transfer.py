@@ -177,7 +177,7 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     classifier = Classifier(model, name=name, preprocess=base.preprocess,
                             input_range=base.input_range, target_layer=base.target_layer,
                             class_names=class_names, batch_size=base.batch_size,
-                            backend=base._backend_request, precision=base.precision)
+                            backend=base.requested_backend, precision=base.precision)
 
     val_pred = classifier.predict(images[val]).argmax(axis=1) if val.any() else labels[val]
     train_pred = classifier.predict(images[train]).argmax(axis=1)
