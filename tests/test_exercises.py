@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from labkit import exercises
+from labkit.course import exercises
 
 
 # Correct answers, as a student would write them (a few lines each).

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit import grade
+from labkit.course import grade
 
 LIME = {"method": "lime", "params": {"num_samples": 40, "n_segments": 20}, "num_features": 3}
 

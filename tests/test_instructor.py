@@ -3,7 +3,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labkit import instructor
+from labkit.course import instructor
 
 ANSWER_META = {"nbgrader": {"solution": True, "grade": False, "locked": False, "task": False,
                             "schema_version": 3, "grade_id": "q1"}}

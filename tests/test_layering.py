@@ -1,7 +1,11 @@
 """labkit's architecture, read from its source with ``ast`` (lazy imports inside functions
 included): no import cycles, no layer importing a higher one, no private name taken from
-another module. Fast: nothing is imported."""
+another module. Fast: nothing is imported,
+except the course tools' old names at the end."""
 import ast
+import importlib
+import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,8 @@ LAYERS = (
     ("explainers", ("labkit.explainers", "labkit")),
     ("metrics and plots", ("labkit.metrics", "labkit.plots")),
     ("widgets", ("labkit.widgets",)),
-    ("course tools", ("labkit.exercises", "labkit.grade", "labkit.instructor")),
+    # labkit.exercises, .grade and .instructor are the old names of the course modules.
+    ("course tools", ("labkit.course", "labkit.exercises", "labkit.grade", "labkit.instructor")),
     ("command lines", ("labkit.evaluate", "labkit.bench")),
 )
 
@@ -181,3 +186,20 @@ def test_the_layers_order_the_known_offenders(low, high):
     # the benchmark generator (data_home lives in labkit._paths).
     edges, _ = read_graph()
     assert high not in edges[low]
+
+
+@pytest.mark.parametrize("name", ["exercises", "grade", "instructor"])
+def test_the_course_tools_old_names_are_the_same_modules(name):
+    assert importlib.import_module(f"labkit.{name}") is importlib.import_module(
+        f"labkit.course.{name}")
+
+
+@pytest.mark.parametrize("name", ["grade", "instructor"])
+def test_python_dash_m_runs_the_moved_command_lines(name, monkeypatch, capsys):
+    # What `python -m labkit.grade --help` does, in this process (a new one imports TensorFlow).
+    monkeypatch.setattr(sys, "argv", [f"labkit/{name}.py", "--help"])
+    monkeypatch.delitem(sys.modules, f"labkit.{name}", raising=False)  # as in a new process
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module(f"labkit.{name}", run_name="__main__", alter_sys=True)
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m labkit.{name}")

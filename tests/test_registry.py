@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit import grade, widgets
+from labkit import widgets
+from labkit.course import grade
 from labkit.explainers import (Explainer, Param, ParameterError, get_explainer, list_methods,
                                register, unregister)
 from labkit.metrics import evaluate

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit import instructor
+from labkit.course import instructor
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 LABS = sorted(p.name for p in NOTEBOOKS.glob("lab*.ipynb"))
