@@ -204,6 +204,9 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
         echo=True):
     """Time the explainers against inference on both backends and return the report rows.
 
+    :func:`measure` runs everything, :func:`report_rows` turns its measures into rows with
+    their verdicts, :func:`format_report` prints them.
+
     Parameters
     ----------
     model : str
@@ -228,16 +231,57 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
         ``retraced`` (graph traces or runtime compilations during the timed runs; 0
         expected).
     """
-    from .data import sample_image
-    from .explainers import explain
-    from .explainers.lime import segment
-    from .metrics import deletion, insertion, pcc
+    measures = measure(model, weights=weights, quick=quick, repeats=repeats, memory=memory)
+    report = dict(settings=measures["settings"], rows=report_rows(measures),
+                  retraced=measures["retraced"])
+    if echo:
+        print(format_report(report))
+    return report
 
+
+def measure(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory=True):
+    """Everything the benchmark measures, raw: see :func:`run` for the parameters.
+
+    Returns
+    -------
+    dict
+        ``settings``; ``backend`` and ``batch_size`` of the classifier; ``times``, task
+        name -> one (wall, cpu) seconds pair per repeat (:func:`_tasks`); ``retraced``;
+        ``memory`` (megabytes, how) or None; ``max_logit_diff`` against TensorFlow;
+        ``bf16_pcc``, method -> PCC of its bf16 and f32 maps, and ``load_times``, one
+        (seconds, conversions) pair per fresh process, both empty on TensorFlow;
+        ``gradient_rows``, the finished rows of :func:`gradient_rows`.
+    """
     settings = dict(QUICK if quick else FULL, model=model, weights=weights, repeats=repeats,
                     quick=quick)
     classifier = _load(model, weights)
     reference = classifier.with_backend("tensorflow")
     image = _image(classifier)
+    tasks, lime_args = _tasks(classifier, reference, image, settings)
+    times, retraced = _time(tasks, classifier, reference, repeats)
+    measures = dict(settings=settings, backend=classifier.backend,
+                    batch_size=classifier.batch_size, times=times, retraced=retraced,
+                    memory=None, bf16_pcc={}, load_times=[])
+    if memory:
+        measures["memory"] = tuple(_memory_in_subprocess(model, weights,
+                                                         settings["memory_masks"]))
+    measures["max_logit_diff"] = _max_logit_diff(classifier, reference)
+    if classifier.backend != "tensorflow":
+        measures["bf16_pcc"] = _bf16_pcc(classifier, image, lime_args, settings["num_masks"])
+        measures["load_times"] = [tuple(t) for t in _load_times(model, weights)]
+    measures["gradient_rows"], gradient_retraces = gradient_rows(classifier, image, quick=quick,
+                                                                 repeats=repeats)
+    measures["retraced"] += gradient_retraces
+    return measures
+
+
+def _tasks(classifier, reference, image, settings):
+    """(name -> callable timed by :func:`_time`, LIME's arguments), warmed up: every graph
+    traced and compiled at the timed shapes, caches filled."""
+    from .explainers import explain
+    from .explainers.lime import segment
+    from .metrics import deletion, insertion
+
     pixels = image.astype(np.float32)
     b = classifier.batch_size
     ns, nm, steps = settings["num_samples"], settings["num_masks"], settings["steps"]
@@ -251,6 +295,9 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
         insertion(classifier, image, rise_map, target=None, steps=steps)
         deletion(classifier, image, rise_map, target=None, steps=steps)
 
+    def cam(method):
+        return lambda: [explain(classifier, image, method) for _ in range(settings["cam_calls"])]
+
     tasks = {
         "tf_inference": lambda: reference.predict(batch[settings["tf_images"]]),
         "inference_lime": lambda: classifier.predict(batch[ns]),
@@ -261,14 +308,11 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
         # the curves score steps + 1 images twice (insertion, deletion), in that batching
         "inference_curves": lambda: [classifier.predict(batch[nc][:steps + 1]) for _ in "id"],
         "curves": curves,
+        "gradcam": cam("gradcam"),
+        "fem": cam("fem"),
+        "forward": lambda: [reference.predict(pixels[None]) for _ in range(settings["cam_calls"])],
     }
-    for method in ("gradcam", "fem"):
-        tasks[method] = (lambda m: lambda: [explain(classifier, image, m)
-                                            for _ in range(settings["cam_calls"])])(method)
-    tasks["forward"] = lambda: [reference.predict(pixels[None])
-                                for _ in range(settings["cam_calls"])]
 
-    # Warm-up: trace and compile every graph at the timed shapes, fill caches.
     reference.predict(batch[ns][:b])
     reference.predict(pixels[None])
     classifier.predict(batch[ns][:b])
@@ -278,14 +322,45 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
     explain(classifier, image, "gradcam")
     explain(classifier, image, "fem")
     curves()
+    return tasks, lime_args
 
+
+def _time(tasks, classifier, reference, repeats):
+    """(name -> [(wall, cpu) per repeat], graph traces during the timed runs)."""
     traces = _trace_count(classifier) + _trace_count(reference)
     times = {name: [] for name in tasks}
     for _ in range(repeats):
         for name, fn in tasks.items():  # each explainer right after its baseline
             times[name].append(_timed(fn))
-    retraced = _trace_count(classifier) + _trace_count(reference) - traces
+    return times, _trace_count(classifier) + _trace_count(reference) - traces
 
+
+def _max_logit_diff(classifier, reference):
+    from .data import sample_image
+
+    photos = np.stack([sample_image(p, size=classifier.input_size) for p in ("chelsea", "coffee")])
+    return float(np.abs(classifier.predict(photos, output="logit")
+                        - reference.predict(photos, output="logit")).max())
+
+
+def _bf16_pcc(classifier, image, lime_args, num_masks):
+    from .explainers import explain
+    from .metrics import pcc
+
+    bf16 = classifier.with_backend(classifier.backend, precision="bf16")
+    out = {}
+    for key, kw in (("lime", dict(lime_args)), ("rise", dict(seed=0, num_masks=num_masks))):
+        out[key] = pcc(explain(classifier, image, key, **kw).saliency,
+                       explain(bf16, image, key, **kw).saliency)
+    return out
+
+
+def report_rows(measures):
+    """The rows of the report, with targets and verdicts, from :func:`measure`'s output."""
+    settings, times, backend = measures["settings"], measures["times"], measures["backend"]
+    b = measures["batch_size"]
+    ns, nm, steps = settings["num_samples"], settings["num_masks"], settings["steps"]
+    nc = 2 * (steps + 1)
     tf_rate = np.array([settings["tf_images"] / t for t, _ in times["tf_inference"]])
     tf_cpu_rate = np.array([settings["tf_images"] / c for _, c in times["tf_inference"]])
 
@@ -299,18 +374,21 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
     def vs_tf(name, n):
         # TensorFlow's inference of n images, at the rate measured in the same repeat.
         t = np.array(times[name])
-        return dict(seconds=float(np.median(t[:, 0])), baseline_seconds=float(n / np.median(tf_rate)),
+        return dict(seconds=float(np.median(t[:, 0])),
+                    baseline_seconds=float(n / np.median(tf_rate)),
                     ratio=float(np.median(t[:, 0] * tf_rate / n)),
                     cpu_ratio=float(np.median(t[:, 1] * tf_cpu_rate / n)))
 
+    def info(name, what, baseline, value, unit, seconds=None):
+        return dict(name=name, what=what, seconds=seconds, baseline=baseline,
+                    baseline_seconds=None, ratio=None, cpu_ratio=None, value=value, unit=unit)
+
     rt_rate = float(np.median([nm / t for t, _ in times["inference_rise"]]))
-    rows = [dict(name="inference", what=f"TF predict, batch {b}", seconds=None, baseline="",
-                 baseline_seconds=None, ratio=None, cpu_ratio=None,
-                 value=float(np.median(tf_rate)), unit="images/s"),
-            dict(name="runtime_inference", what=f"{classifier.backend} predict, {nm} images",
-                 seconds=nm / rt_rate, baseline="", baseline_seconds=None,
-                 ratio=float(np.median(tf_rate)) / rt_rate, cpu_ratio=None, value=rt_rate,
-                 unit="images/s")]
+    rows = [info("inference", f"TF predict, batch {b}", "", float(np.median(tf_rate)),
+                 "images/s"),
+            dict(info("runtime_inference", f"{backend} predict, {nm} images", "", rt_rate,
+                      "images/s", seconds=nm / rt_rate),
+                 ratio=float(np.median(tf_rate)) / rt_rate)]
     for key, what, n, base in (("lime", f"LIME, {ns} samples", ns, "inference_lime"),
                                ("rise", f"RISE, {nm} masks", nm, "inference_rise"),
                                ("curves", f"insertion+deletion, {steps} steps", nc,
@@ -318,53 +396,33 @@ def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory
         rows.append(dict(name=f"{key}_vs_tf", what=what, baseline=f"TF inference of {n} images",
                          unit="ratio", **vs_tf(key, n)))
         rows.append(dict(name=f"{key}_vs_runtime", what=what,
-                         baseline=f"{classifier.backend} inference, {n} images", unit="ratio",
+                         baseline=f"{backend} inference, {n} images", unit="ratio",
                          **pair(key, base)))
     rows.append(dict(name="lime_vs_package", what=f"LIME, {ns} samples",
                      baseline="lime package, same settings", unit="ratio",
                      **pair("lime", "lime_package")))
-    if memory:
-        megabytes, memory_method = _memory_in_subprocess(model, weights, settings["memory_masks"])
-        rows.append(dict(name="rise_peak_memory", what=f"RISE, {settings['memory_masks']} masks",
-                         seconds=None, baseline=memory_method, baseline_seconds=None, ratio=None,
-                         cpu_ratio=None, value=float(megabytes), unit="MB"))
+    if measures["memory"] is not None:
+        megabytes, memory_method = measures["memory"]
+        rows.append(info("rise_peak_memory", f"RISE, {settings['memory_masks']} masks",
+                         memory_method, float(megabytes), "MB"))
     for method in ("gradcam", "fem"):
         rows.append(dict(name=f"{method}_vs_forward", what=f"{method}, 1 image (TF)",
                          baseline="TF forward pass of 1 image", unit="ratio",
                          **pair(method, "forward", per=settings["cam_calls"])))
-
-    photos = np.stack([sample_image(p, size=classifier.input_size) for p in ("chelsea", "coffee")])
-    diff = np.abs(classifier.predict(photos, output="logit")
-                  - reference.predict(photos, output="logit")).max()
-    rows.append(dict(name="max_logit_diff", what="chelsea + coffee, vs TF", seconds=None,
-                     baseline=f"{classifier.backend} f32", baseline_seconds=None, ratio=None,
-                     cpu_ratio=None, value=float(diff), unit="logit"))
-    if classifier.backend != "tensorflow":
-        bf16 = classifier.with_backend(classifier.backend, precision="bf16")
-        for key, kw in (("lime", dict(lime_args)), ("rise", dict(seed=0, num_masks=nm))):
-            a = explain(classifier, image, key, **kw).saliency
-            c = explain(bf16, image, key, **kw).saliency
-            rows.append(dict(name=f"bf16_{key}_pcc", what=f"{key} map, bf16 vs f32", seconds=None,
-                             baseline="PCC", baseline_seconds=None, ratio=None, cpu_ratio=None,
-                             value=pcc(a, c), unit="pcc"))
-        for (seconds, conversions), name in zip(_load_times(model, weights),
-                                                ("load_first", "load_second")):
-            rows.append(dict(name=name, what="load_model, fresh process",
-                             seconds=seconds, baseline=f"{conversions} conversion(s)",
-                             baseline_seconds=None, ratio=None, cpu_ratio=None,
-                             value=seconds, unit="s"))
-    gradients, gradient_retraces = gradient_rows(classifier, image, quick=quick, repeats=repeats)
-    rows.extend(gradients)
-    retraced += gradient_retraces
+    rows.append(info("max_logit_diff", "chelsea + coffee, vs TF", f"{backend} f32",
+                     measures["max_logit_diff"], "logit"))
+    for key, value in measures["bf16_pcc"].items():
+        rows.append(info(f"bf16_{key}_pcc", f"{key} map, bf16 vs f32", "PCC", value, "pcc"))
+    for (seconds, conversions), name in zip(measures["load_times"], ("load_first", "load_second")):
+        rows.append(info(name, "load_model, fresh process", f"{conversions} conversion(s)",
+                         seconds, "s", seconds=seconds))
+    rows.extend(dict(row) for row in measures["gradient_rows"])
     for row in rows:
         row.setdefault("value", row.get("ratio"))
         row["target"] = TARGETS.get(row["name"])
         row["verdict"] = ("" if row["target"] is None else
                           "PASS" if row["value"] <= row["target"] else "MISS")
-    report = dict(settings=settings, rows=rows, retraced=retraced)
-    if echo:
-        print(format_report(report))
-    return report
+    return rows
 
 
 def format_report(report):
