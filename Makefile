@@ -1,7 +1,7 @@
 # labkit: two commands do all the set-up on a machine with Python 3.10-3.13 and pip.
 # Without make (Windows PowerShell...): README, "Without make" gives the same commands.
 #   make lab    install (once) and open the labs in JupyterLab
-#   make test   install (once) and run every test: unit, notebooks (nbval), browser
+#   make test   install (once), lint (ruff) and run every test: unit, notebooks (nbval), browser
 # Versions live in pyproject.toml only; environment.yml installs the same package for conda.
 
 PYTHON ?= python3
@@ -22,6 +22,7 @@ lab: $(VENV)/.installed-lab keras-cache
 	$(PY) -m jupyter lab notebooks/
 
 test: $(VENV)/.installed-test keras-cache
+	$(PY) -m ruff check labkit tests
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
 # Re-execute the labs and save their outputs, after an intentional change; then commit them.

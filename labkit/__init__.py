@@ -8,8 +8,8 @@ Quick start::
     explanation = labkit.explain(model, image, "gradcam")
     labkit.plots.show(explanation)
 """
-from ._version import __version__
-from .explainers import Explanation, explain, list_methods, lime_mask, load_explanation
+from ._version import __version__ as __version__
+from .explainers import Explanation, explain, lime_mask, list_methods, load_explanation
 from .models import Classifier, list_models, load_model
 
 

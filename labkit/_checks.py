@@ -28,7 +28,8 @@ def check_image(image, name="image"):
             "labkit.load_image converts grayscale and RGBA files to RGB."
         )
     if image.shape[0] < 8 or image.shape[1] < 8:
-        raise ParameterError(f"{name} is {image.shape[0]}x{image.shape[1]} pixels; it must be at least 8x8.")
+        raise ParameterError(f"{name} is {image.shape[0]}x{image.shape[1]} pixels; it must be at "
+                             "least 8x8.")
     if image.dtype == np.uint8:
         return image.astype(np.float32)
     if not np.issubdtype(image.dtype, np.floating):

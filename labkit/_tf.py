@@ -26,8 +26,8 @@ def _stderr_to_devnull():
 
 
 with _stderr_to_devnull():
-    import tensorflow as tf  # noqa: E402
     import keras  # noqa: E402
+    import tensorflow as tf  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 if keras.backend.backend() != "tensorflow":

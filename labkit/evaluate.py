@@ -11,8 +11,9 @@ folder in the MexCulture142 layout (:func:`labkit.data.load_saliency_dataset`).
 ``--workers N`` runs N worker processes on this machine, ``--scheduler ADDRESS`` a Dask
 cluster (``pip install labkit[cluster]``). Rerunning with the same ``--store`` computes
 only what is missing; ``--keep-maps`` keeps the maps in the store too
-(:func:`labkit.metrics.load_maps` reads them back). The summary table (:func:`labkit.metrics.summarize`) is printed
-at the end; ``pandas.read_parquet(store)`` reads every row.
+(:func:`labkit.metrics.load_maps` reads them back). The summary table
+(:func:`labkit.metrics.summarize`) is printed at the end; ``pandas.read_parquet(store)`` reads
+every row.
 """
 import argparse
 import contextlib

@@ -1,4 +1,5 @@
-"""``python -m labkit.instructor`` runs :mod:`labkit.course.instructor`; ``labkit.instructor`` is that module."""
+"""``python -m labkit.instructor`` runs :mod:`labkit.course.instructor`; ``labkit.instructor``
+is that module."""
 import sys
 
 from .course import instructor

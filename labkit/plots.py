@@ -381,7 +381,8 @@ def curves(curve_scores, ax=None):
         scores = list(scores) if isinstance(scores, (list, tuple)) else [scores]
         metrics = {s.metric for s in scores}
         if len(metrics) != 1:
-            raise ValueError(f"{label!r} mixes metrics {sorted(metrics)}; give one label per metric.")
+            raise ValueError(f"{label!r} mixes metrics {sorted(metrics)}; give one label per "
+                             "metric.")
         by_metric.setdefault(metrics.pop(), []).append((label, scores))
     from .metrics import METRICS
 
@@ -401,7 +402,8 @@ def curves(curve_scores, ax=None):
                                  "compute them with the same number of steps.")
             mean = np.mean([np.asarray(s.scores, dtype=float) for s in scores], axis=0)
             aucs = [float(s.auc) for s in scores]
-            auc = f"{aucs[0]:.3f}" if len(aucs) == 1 else f"{np.mean(aucs):.3f} ± {np.std(aucs):.3f}"
+            auc = (f"{aucs[0]:.3f}" if len(aucs) == 1
+                   else f"{np.mean(aucs):.3f} ± {np.std(aucs):.3f}")
             line, = ax.plot(fractions, mean, label=f"{label} (AUC {auc})")
             ax.fill_between(fractions, mean, alpha=0.15, color=line.get_color())
         action = {"insertion": "inserted", "deletion": "deleted"}.get(metric, "changed")

@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labkit.data import (SAMPLES, fixations_to_density, list_samples, load_benchmark, load_folder,
-                         load_image, load_saliency_dataset, make_benchmark, sample_image)
+from labkit.data import (
+    SAMPLES,
+    fixations_to_density,
+    list_samples,
+    load_benchmark,
+    load_folder,
+    load_image,
+    load_saliency_dataset,
+    make_benchmark,
+    sample_image,
+)
 from labkit.data.benchmark import OBJECTS, SHORTCUT
 from labkit.data.images import Fit, resize_image
 

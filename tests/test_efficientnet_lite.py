@@ -14,8 +14,14 @@ import skimage.data
 from skimage.transform import resize
 
 import labkit
-from labkit.models import (WeightsNotFoundError, conv_layer_names, layer_table, registry,
-                           transfer, weights_path)
+from labkit.models import (
+    WeightsNotFoundError,
+    conv_layer_names,
+    layer_table,
+    registry,
+    transfer,
+    weights_path,
+)
 from labkit.models import efficientnet_lite as el
 from labkit.models._torch_state import load_state_dict
 

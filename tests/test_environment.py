@@ -1,10 +1,10 @@
 """The set-up files agree: pyproject.toml holds every version, environment.yml and the
 Makefile install that package, and only tensorflow is ever asked for (never tensorflow-cpu)."""
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]

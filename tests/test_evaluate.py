@@ -2,11 +2,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from test_metrics import region_image, region_mask, region_model
 
 from labkit import explain
 from labkit.metrics import METRICS, CurveScore, deletion, evaluate, pcc, road, score, summarize
-
-from test_metrics import region_image, region_mask, region_model
 
 FAST = {"rise": {"num_masks": 64, "grid_size": 4}}
 ALL = ("pcc", "ssim", "iou", "pointing_game", "insertion", "deletion")

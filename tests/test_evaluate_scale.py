@@ -6,10 +6,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
+from test_metrics import region_image, region_mask, region_model
 
 from labkit.metrics import _work, evaluate
-
-from test_metrics import region_image, region_mask, region_model
 
 FAST = {"rise": {"num_masks": 32, "grid_size": 4}}
 STEPS = {"insertion": {"steps": 7}, "deletion": {"steps": 7}}

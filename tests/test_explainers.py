@@ -1,11 +1,10 @@
 """The four explainers on a real MobileNet and real photos."""
 import numpy as np
 import pytest
+from helpers import top_fraction_inside
 
 from labkit import explain, lime_mask, list_methods
 from labkit.explainers import segment
-
-from helpers import top_fraction_inside
 
 pytestmark = pytest.mark.weights
 

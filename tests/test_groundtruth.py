@@ -2,16 +2,16 @@
 import fnmatch
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 from PIL import Image
 
 from labkit.data import load_photo_benchmark, photo_benchmark_root
-from labkit.data.photo_benchmark import ALLOWED_LICENCES, KEEP, object_fit
 from labkit.data.images import resize_mask
+from labkit.data.photo_benchmark import ALLOWED_LICENCES, KEEP, object_fit
 
 ROOT = photo_benchmark_root()
 INFO = json.loads((ROOT / "groundtruth.json").read_text(encoding="utf-8"))
@@ -96,7 +96,8 @@ def test_classes_filter_and_bad_class():
 
 def test_every_photo_is_attributed_with_an_allowed_licence():
     text = (ROOT / "ATTRIBUTION.md").read_text(encoding="utf-8")
-    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `Images/(\w+)\.jpg` \|.*$", text, re.M)}
+    rows = {m.group(1): m.group(0)
+            for m in re.finditer(r"^\| `Images/(\w+)\.jpg` \|.*$", text, re.M)}
     images = {p.stem for p in (ROOT / "Images").iterdir()}
     assert images == set(rows) == set(INFO["items"])
     for stem, row in rows.items():
@@ -144,7 +145,8 @@ def test_real_models_recognise_and_gradcam_points_at_the_object(data, mobilenet)
         probs = model.predict(data.images)
         top5_right, hits = [], []
         for item, p in zip(data, probs):
-            correct = [model.class_names.index(n) for n in INFO["imagenet_classes"][item.class_name]]
+            correct = [model.class_names.index(n)
+                       for n in INFO["imagenet_classes"][item.class_name]]
             top5_right.append(bool(set(np.argsort(p)[-5:]) & set(correct)))
             # Explain the best-ranked correct class; 15 px tolerance at 224 as in Zhang et al. 2018.
             target = correct[int(np.argmax(p[correct]))]

@@ -18,7 +18,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from pip_tools import build_labkit_wheel, pip, requirement, run, tail
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,17 @@ import pytest
 import labkit
 from labkit import Explanation
 from labkit._tf import keras
-from labkit.metrics import (ConstantMapWarning, CurveScore, baseline_image, deletion, insertion,
-                            iou, pcc, pointing_game, ssim)
+from labkit.metrics import (
+    ConstantMapWarning,
+    CurveScore,
+    baseline_image,
+    deletion,
+    insertion,
+    iou,
+    pcc,
+    pointing_game,
+    ssim,
+)
 
 SIZE = 32
 REGION = (slice(8, 16), slice(8, 16))  # the only pixels the region model looks at

@@ -6,8 +6,14 @@ import pytest
 import labkit
 from labkit import explain
 from labkit._tf import keras
-from labkit.models import (WeightsNotFoundError, conv_layer_names, list_models, load_model,
-                           registry, transfer)
+from labkit.models import (
+    WeightsNotFoundError,
+    conv_layer_names,
+    list_models,
+    load_model,
+    registry,
+    transfer,
+)
 
 
 @pytest.fixture
@@ -52,7 +58,8 @@ def test_missing_weights_name_the_file_the_place_and_the_fix(empty_cache):
     message = str(err.value)
     assert "mobilenet_7_5_224_tf.h5" in message and str(empty_cache) in message
     assert "shared/weights" in message and "download failed" in message
-    with pytest.raises(WeightsNotFoundError, match="resnet50_weights_tf_dim_ordering_tf_kernels.h5"):
+    with pytest.raises(WeightsNotFoundError,
+                       match="resnet50_weights_tf_dim_ordering_tf_kernels.h5"):
         load_model("resnet50")
 
 
@@ -154,7 +161,8 @@ def test_transfer_learning_trains_registers_and_explains(mobilenet, cat_on_grass
     clf, report = transfer(mobilenet, ["cat", "coffee"], np.stack(images), np.array(labels),
                            name="cat_vs_coffee", epochs=20, augment=1)
     assert report.val_accuracy >= 0.75 and report.n_val == 6
-    assert "frozen mobilenet: 2 classes, 18 training / 6 validation images, 20 epochs" in repr(report)
+    assert ("frozen mobilenet: 2 classes, 18 training / 6 validation images, 20 epochs"
+            in repr(report))
     table = report.confusion_table()
     assert list(table.index) == ["cat", "coffee"] and table.to_numpy().sum() == 6
     assert load_model("cat_vs_coffee") is clf and "cat_vs_coffee" in list_models()
@@ -191,7 +199,7 @@ def test_random_weights_are_reproducible_by_seed():
     b = load_model("mobilenet", weights=None, seed=1)
     c = load_model("mobilenet", weights=None, seed=2)
     assert a is not b
-    for wa, wb, wc in zip(a.model.weights[:3], b.model.weights[:3], c.model.weights[:3]):
+    for wa, wb in zip(a.model.weights[:3], b.model.weights[:3]):
         np.testing.assert_array_equal(wa.numpy(), wb.numpy())
     assert not np.array_equal(a.model.weights[0].numpy(), c.model.weights[0].numpy())
     with pytest.raises(TypeError, match="seed must be an integer for random weights"):

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labkit.data import (SAMPLES, CourseImages, course_images, list_samples, load_image,
-                         sample_image)
+from labkit.data import SAMPLES, CourseImages, course_images, list_samples, load_image, sample_image
 
 PHOTOS = Path(__file__).resolve().parents[1] / "labkit" / "data" / "photos"
 ATTRIBUTION = PHOTOS / "ATTRIBUTION.md"
@@ -165,7 +164,8 @@ def test_course_images_falls_back_on_the_shipped_photos(tmp_path):
         course = course_images(root)
         assert course.source == "samples" and course.folders == {}
         elephants = course["African_elephant"]
-        assert list(elephants) == [r["name"] for r in list_samples(imagenet_class="African elephant")]
+        assert list(elephants) == [r["name"]
+                                   for r in list_samples(imagenet_class="African elephant")]
         assert np.array_equal(elephants["elephant_herd"], sample_image("elephant_herd"))
         assert list(course["black_bear"]) == ["black_bear_grass", "black_bear_night"]
     assert [len(v) for v in course_images(root, limit=1).values()] == [1, 1]

@@ -311,7 +311,8 @@ def test_shared_scale_puts_every_panel_on_one_scale(explained):
 
 def test_ground_truth_grid_centres_signed_columns(explained):
     lime, gradcam = explained["lime"], explained["gradcam"]
-    fig = plots.ground_truth_grid([lime.image], [np.eye(64)], {"lime": [lime], "gradcam": [gradcam]})
+    fig = plots.ground_truth_grid([lime.image], [np.eye(64)],
+                                  {"lime": [lime], "gradcam": [gradcam]})
     axes = _images_axes(fig)
     expected = plots.overlay_array(lime.image, lime.saliency, signed=True)
     np.testing.assert_array_equal(axes[2].images[0].get_array(), expected)

@@ -13,7 +13,6 @@ import sys
 import venv
 
 import pytest
-
 from pip_tools import build_labkit_wheel, pip, tail
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,15 @@ import pytest
 import labkit
 from labkit import widgets
 from labkit.course import grade
-from labkit.explainers import (Explainer, Param, ParameterError, get_explainer, list_methods,
-                               register, unregister)
+from labkit.explainers import (
+    Explainer,
+    Param,
+    ParameterError,
+    get_explainer,
+    list_methods,
+    register,
+    unregister,
+)
 from labkit.metrics import evaluate
 
 

@@ -61,7 +61,8 @@ def reference_impute(img, mask, noise=0.0):
     A, b = setup_sparse_system(mask, img, neighbors_weights)
     res = spsolve(csc_matrix(A), b)
     img_infill = imgflt.copy()
-    img_infill[:, indices_linear] = res.T + noise * np.random.default_rng(0).normal(size=res.T.shape)
+    noise_draw = np.random.default_rng(0).normal(size=res.T.shape)
+    img_infill[:, indices_linear] = res.T + noise * noise_draw
     return img_infill.reshape(img.shape)
 
 
@@ -126,7 +127,8 @@ def test_imputation_argument_checks():
     image, removed = photo_and_mask()
     with pytest.raises(ParameterError, match="removed is True everywhere"):
         noisy_linear_imputation(image, np.ones((48, 48), bool))
-    with pytest.raises(ParameterError, match=r"removed has shape \(8, 8\) but the image is \(48, 48\)"):
+    with pytest.raises(ParameterError,
+                       match=r"removed has shape \(8, 8\) but the image is \(48, 48\)"):
         noisy_linear_imputation(image, removed[:8, :8])
     with pytest.raises(ParameterError, match="removed must be a boolean numpy array"):
         noisy_linear_imputation(image, removed.astype(int))
@@ -171,7 +173,8 @@ def test_curve_points_are_the_imputed_images(lite0, coffee):
 def test_same_seed_same_curve(lite0, coffee):
     image, explanation = coffee
     kw = {"percentages": (0.2, 0.6)}
-    a, b = road(lite0, image, explanation, seed=4, **kw), road(lite0, image, explanation, seed=4, **kw)
+    a = road(lite0, image, explanation, seed=4, **kw)
+    b = road(lite0, image, explanation, seed=4, **kw)
     np.testing.assert_array_equal(a.scores, b.scores)
     c = road(lite0, image, explanation, seed=5, **kw)
     assert not np.array_equal(a.scores, c.scores)  # the noise is drawn, not fixed

@@ -174,7 +174,8 @@ def test_tampered_newer_and_foreign_files_are_refused(explained, tmp_path):
 
     pickled = tmp_path / "e.pkl"
     pickled.write_bytes(pickle.dumps(explained["gradcam"]))
-    with pytest.raises(ExplanationFileError, match="is a Python pickle, and labkit never unpickles"):
+    with pytest.raises(ExplanationFileError,
+                       match="is a Python pickle, and labkit never unpickles"):
         load_explanation(pickled)
 
     def with_objects(arrays):  # np.savez pickles object arrays

@@ -53,7 +53,7 @@ def test_kept_maps_come_back_and_rescore_to_the_stored_values(model, images, tmp
     rescored = score(maps, metrics=("deletion",), model=model,
                      metric_params={"deletion": {"steps": 7}})
     stored = table.set_index(["image", "method"])["value"]
-    for key, e in maps.items():
+    for key in maps:
         assert rescored.loc[key, "deletion ↓"] == stored[key]
     # Parquet readers skip the maps folder.
     assert len(pd.read_parquet(store)) == len(table)

@@ -50,24 +50,24 @@ class Case:
 
 # -- real-model material, computed once per process ------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model():
     from ..models import load_model
     return load_model(MODEL)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _photo():
     from ..data import sample_image
     return sample_image(PHOTO, size=224).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _top_classes():
     return tuple(int(i) for i in np.argsort(-_model().predict(_photo()[None])[0])[:5])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cam_inputs(rank):
     """Activations and gradients (h, w, C) at the default layer for the rank-th class."""
     from .._tf import tf
@@ -79,7 +79,7 @@ def _cam_inputs(rank):
     return acts[0].numpy(), grads[0].numpy()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lime_inputs(num_samples=300, n_segments=30):
     """LIME's on/off matrix and the class probabilities of the perturbed photos."""
     from .._pixels import baseline_pixels
@@ -93,7 +93,7 @@ def _lime_inputs(num_samples=300, n_segments=30):
     return data, probs[:, _top_classes()[0]]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rise_inputs(num_masks=64, grid_size=7, p1=0.5, seed=0):
     """Masks, the target's probabilities on the masked photos, and labkit's RISE map."""
     from ..explainers import explain
@@ -109,7 +109,7 @@ def _rise_inputs(num_masks=64, grid_size=7, p1=0.5, seed=0):
     return masks, probs, saliency
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _maps():
     """Real Grad-CAM and FEM maps of the photo, and a deletion curve of each."""
     from ..explainers import explain

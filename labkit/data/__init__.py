@@ -11,8 +11,14 @@ from .course import CourseImages, course_images
 from .folders import FolderDataset, load_folder
 from .images import load_image
 from .photo_benchmark import load_photo_benchmark, photo_benchmark_root
-from .saliency import (SaliencyDataset, SaliencyItem, fixations_to_density,
-                       load_saliency_dataset, read_density, read_fixations)
+from .saliency import (
+    SaliencyDataset,
+    SaliencyItem,
+    fixations_to_density,
+    load_saliency_dataset,
+    read_density,
+    read_fixations,
+)
 from .samples import SAMPLES, list_samples, sample_image
 
 __all__ = ["SAMPLES", "CourseImages", "FolderDataset", "SaliencyDataset", "SaliencyItem",

@@ -2,14 +2,12 @@
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from PIL import Image
 
 from .._checks import check_int
-from .images import (Fit, check_size, inside_image, load_image, resize_image, resize_map,
-                     resize_mask)
+from .images import Fit, check_size, inside_image, load_image, resize_image, resize_map, resize_mask
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 DENSITY_FOLDERS = ("density maps", "densitymaps", "density_maps", "density-maps")
@@ -91,14 +89,14 @@ class SaliencyItem:
 
     image: np.ndarray
     density: np.ndarray
-    fixations: Optional[np.ndarray]
+    fixations: np.ndarray | None
     label: int
     class_name: str
     image_path: Path
     density_path: Path
-    fixations_path: Optional[Path] = None
-    mask: Optional[np.ndarray] = None
-    mask_path: Optional[Path] = None
+    fixations_path: Path | None = None
+    mask: np.ndarray | None = None
+    mask_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -304,8 +302,8 @@ def read_fixations(path, shape=None):
             continue
         numbers = _NUMBER.findall(line)
         if len(numbers) > 4:
-            raise ValueError(f"{Path(path).name} has lines of {len(numbers)} numbers: it looks like "
-                             "a matrix, not a list of fixations (x y [duration] per line).")
+            raise ValueError(f"{Path(path).name} has lines of {len(numbers)} numbers: it looks "
+                             "like a matrix, not a list of fixations (x y [duration] per line).")
         if len(numbers) >= 2 and not re.search(r"[A-Za-df-z]", line):
             x, y = float(numbers[0]), float(numbers[1])
             points.append((y, x))

@@ -1,9 +1,9 @@
 """Photos that ship inside installed packages, so every lab runs offline: a few from
 scikit-image, matplotlib and scikit-learn, and the camera-trap photos in
 ``labkit/data/photos/`` (sources and licences in ``photos/ATTRIBUTION.md``)."""
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Callable, Optional
 
 from .images import load_image
 
@@ -24,7 +24,7 @@ class Sample:
     author: str
     origin: str
     description: str
-    imagenet_class: Optional[str]
+    imagenet_class: str | None
     load: Callable
 
 

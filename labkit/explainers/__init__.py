@@ -23,9 +23,9 @@ import time
 import numpy as np
 
 from .._checks import ParameterError, check_image, check_seed, renamed
-from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
 from .._pixels import baseline_pixels
 from .._work import track
+from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
 from .base import Explanation, hide_color_pixels
 from .fem import FEM
 from .gradcam import GRADCAM

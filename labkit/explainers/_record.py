@@ -9,8 +9,8 @@ The parameters' defaults are read from the function's signature, so they are wri
 """
 import inspect
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -60,14 +60,14 @@ class Param:
 
     name: str
     kind: str
-    low: Optional[float] = None
-    high: Optional[float] = None
-    limit: Optional[float] = None
+    low: float | None = None
+    high: float | None = None
+    limit: float | None = None
     open_low: bool = False
     open_high: bool = False
     choices: tuple = ()
     none_ok: bool = False
-    widget: Optional[tuple] = None
+    widget: tuple | None = None
     label: str = ""
 
     def __post_init__(self):

@@ -3,7 +3,6 @@ this module; it imports none of them. Progress reporting, the thread budget and 
 baseline image live lower (``labkit._work``, ``labkit._pixels``), as the metrics and plots
 use them too; they are re-exported here so that a method file needs one import."""
 from dataclasses import dataclass, field, fields
-from typing import Optional
 
 import numpy as np
 
@@ -59,7 +58,7 @@ class Explanation:
     params: dict = field(default_factory=dict)
     seconds: float = 0.0
     extras: dict = field(default_factory=dict, repr=False)
-    model_hash: Optional[str] = None
+    model_hash: str | None = None
 
     def __eq__(self, other):
         if type(other) is not type(self):

@@ -20,9 +20,9 @@ import numpy as np
 from sklearn.linear_model import Ridge
 
 from .._checks import ParameterError, check_int, renamed
-from ._record import Explainer, Param
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
+from ._record import Explainer, Param
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb")
 _SEGMENT_CACHE = {}

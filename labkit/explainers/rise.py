@@ -22,9 +22,9 @@ import math
 import numpy as np
 
 from .._checks import check_fraction, check_int
-from ._record import Explainer, Param
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
+from ._record import Explainer, Param
 
 #: ImageNet mean colour in pixel space. The paper's code masks normalised tensors, so
 #: a hidden pixel becomes 0 after normalisation, which is this colour.

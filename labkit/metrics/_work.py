@@ -9,7 +9,7 @@ by SHA-256: the same in every process, whatever the order the units run in.
 import hashlib
 import numbers
 from concurrent.futures import Executor
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,11 +23,11 @@ class Unit(NamedTuple):
     image_id: object
     method: str
     params: dict
-    seed: Optional[int]
+    seed: int | None
     image: np.ndarray
     truths: dict             # needs ("ground_truths", "masks", "model") -> array or None
     metrics: tuple           # (name, Metric, params) triples
-    model: Optional[str]     # registered name or saved-model path; None: in-process only
+    model: str | None     # registered name or saved-model path; None: in-process only
     keep: bool               # return the Explanation and curves too
 
 

@@ -2,8 +2,9 @@
 import functools
 import numbers
 import warnings
+from collections.abc import Callable
 from concurrent.futures import as_completed
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,20 @@ import pandas as pd
 from .._checks import check_seed, renamed
 from .._version import __version__
 from ..explainers import RENAMED, get_explainer, list_methods
+from ._work import (
+    Result,
+    Unit,
+    check_executor,
+    model_reference,
+    run,
+    run_remote,
+    score_one,
+    travel_reference,
+    unit_seed,
+)
 from .fidelity import deletion, insertion
 from .road import road
 from .similarity import iou, pcc, pointing_game, ssim
-from ._work import (Result, Unit, check_executor, model_reference, run, run_remote, score_one,
-                    travel_reference, unit_seed)
 from .store import Store, digest
 
 __all__ = ["METRICS", "Metric", "evaluate", "score", "summarize"]
@@ -436,8 +446,8 @@ def _open_store(path, model, units, methods, scoring, seed, keep_maps):
         if keep_maps and not store.map_file(settings[u.method], label).is_file():
             continue  # computed without its map: explained again to keep it
         if rows is not None:
-            done[u.position, u.method] = Result([(r["metric"], r["value"], r["model"], r["seconds"]) for r in rows],
-                             None, {})
+            done[u.position, u.method] = Result(
+                [(r["metric"], r["value"], r["model"], r["seconds"]) for r in rows], None, {})
     return _OpenStore(store, settings, data, done, keep_maps)
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import ParameterError, check_image, check_int
-from .._tf import keras, tf
+from .._tf import tf
 from .backend import resolve, weights_hash
 from .layers import conv_layer_names, find_layer
 from .saving import save
@@ -327,8 +327,8 @@ class Classifier:
         scale = max(1.0, float(np.abs(out).max()))
         if (not np.allclose(affine, out[4:], rtol=0, atol=1e-4 * scale)
                 or abs(np.linalg.det(matrix)) < 1e-12):
-            raise ParameterError(f"{self.name}'s preprocess is not an invertible affine map of each "
-                             "pixel's colour, so no pixel colour is known to map to "
+            raise ParameterError(f"{self.name}'s preprocess is not an invertible affine map of "
+                             "each pixel's colour, so no pixel colour is known to map to "
                              f"{value!r} in model space; pass a colour in pixel space instead.")
         return np.linalg.solve(matrix, target - offset)
 

@@ -35,23 +35,6 @@ def preprocess_none(x):
     return x
 
 
-def _preprocess_table():
-    from . import efficientnet_lite
-    return {"tf": preprocess_tf, "caffe": preprocess_caffe, "torch": preprocess_torch,
-            "none": preprocess_none, "efficientnet_lite": efficientnet_lite.preprocess}
-
-
-def preprocess_torch(x):
-    """"torch" mode: scale to [0, 1], then ImageNet mean/std per RGB channel (DenseNet,
-    torchvision models)."""
-    return (x / 255.0 - _TORCH_MEAN) / _TORCH_STD
-
-
-def preprocess_none(x):
-    """"none": raw pixels in [0, 255]; the model rescales them itself."""
-    return x
-
-
 #: Every preprocessing by the name ``load_model(path, preprocess=...)`` and a saved
 #: model's metadata use.
 PREPROCESSING = {"tf": preprocess_tf, "caffe": preprocess_caffe, "torch": preprocess_torch,

@@ -8,12 +8,9 @@ weights or to another model.
 """
 import functools
 import json
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
 
 from .._checks import check_seed
 from .._tf import keras

@@ -15,7 +15,6 @@ target layer. Keras ignores it; it travels with the single file.
 import json
 import os
 import re
-import warnings
 import zipfile
 from pathlib import Path
 

@@ -130,7 +130,8 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}.")
     if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be {len(images)} integers, got {labels.dtype} {labels.shape}.")
+        raise ValueError(f"labels must be {len(images)} integers, got {labels.dtype} "
+                         f"{labels.shape}.")
     if len(class_names) < 2 or labels.min() < 0 or labels.max() >= len(class_names):
         raise ValueError(f"labels must lie in 0..{len(class_names) - 1} for {len(class_names)} "
                          "class names, and there must be at least two classes.")

@@ -6,7 +6,6 @@ Playwright never downloads a browser here: it drives the system Chromium
 import os
 
 import pytest
-
 from harness import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, VIEWPORT, JupyterLab
 
 

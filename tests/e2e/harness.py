@@ -219,7 +219,7 @@ def _wait_for(page, predicate_js, timeout, what):
         raise AssertionError(f"Timed out after {timeout} s waiting for {what}.") from err
 
 
-_CELL_STATE_JS = """() => {
+_CELL_STATE_JS = r"""() => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
   if (!panel) return null;
   const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]

@@ -9,9 +9,17 @@ import os
 import re
 
 import pytest
-
-from harness import (NOTEBOOKS, SCREENSHOTS, JupyterLab, error_outputs, exercise_widget_panel,
-                     full_screenshot, open_notebook, run_all_cells, write_demo_notebook)
+from harness import (
+    NOTEBOOKS,
+    SCREENSHOTS,
+    JupyterLab,
+    error_outputs,
+    exercise_widget_panel,
+    full_screenshot,
+    open_notebook,
+    run_all_cells,
+    write_demo_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
