@@ -23,9 +23,21 @@ Colour conventions (``cmap=None``, the default, picks them):
 Every metric figure says which way is better, "(↑ higher is better)" or "(↓ lower is
 better)", from ``labkit.metrics.METRICS``.
 """
+from __future__ import annotations
+
 import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .explainers import Explanation
+    from .metrics import CurveScore
 
 #: Colour map of maps without negative values (they rank pixels).
 SEQUENTIAL = "jet"
@@ -34,7 +46,7 @@ DIVERGING = "RdBu_r"
 
 
 # -- arrays --------------------------------------------------------------------------
-def normalize(saliency):
+def normalize(saliency: np.ndarray) -> np.ndarray:
     """Rescale a saliency map linearly to [0, 1] (min to 0, max to 1).
 
     Parameters
@@ -51,7 +63,7 @@ def normalize(saliency):
     return _scaled(values, float(values.min()), float(values.max()), signed=False)
 
 
-def limits(saliency, signed=None):
+def limits(saliency: np.ndarray, signed: bool | None = None) -> tuple[float, float]:
     """The colour scale's (low, high) for one map: (-m, m) with m its largest magnitude
     for a signed map, (min, max) otherwise.
 
@@ -65,7 +77,9 @@ def limits(saliency, signed=None):
     return _span(values, bool(values.min() < 0) if signed is None else signed)
 
 
-def overlay_array(image, saliency, *, alpha=0.5, cmap=None, signed=None, scale=None):
+def overlay_array(image: np.ndarray, saliency: np.ndarray, *, alpha: float = 0.5,
+                  cmap: str | None = None, signed: bool | None = None,
+                  scale: tuple[float, float] | None = None) -> np.ndarray:
     """Blend the coloured saliency over the image.
 
     Parameters
@@ -106,7 +120,7 @@ def overlay_array(image, saliency, *, alpha=0.5, cmap=None, signed=None, scale=N
     return np.clip((1 - alpha) * pixels + alpha * colours, 0, 255).round().astype(np.uint8)
 
 
-def is_signed(saliency_or_explanation):
+def is_signed(saliency_or_explanation: np.ndarray | Explanation) -> bool:
     """Does this map's sign mean something? True for an explanation whose method's
     record says ``signed`` (LIME) and for any map with negative values."""
     saliency, explanation = _saliency(saliency_or_explanation)
@@ -122,7 +136,8 @@ def is_signed(saliency_or_explanation):
 
 
 # -- single explanations -------------------------------------------------------------
-def heatmap(saliency_or_explanation, ax=None, *, cmap=None):
+def heatmap(saliency_or_explanation: np.ndarray | Explanation, ax: Axes | None = None, *,
+            cmap: str | None = None) -> Figure:
     """The raw saliency map with a colourbar in the method's own units.
 
     A signed map (see :func:`is_signed`) is centred at zero on a diverging colour map,
@@ -153,7 +168,8 @@ def heatmap(saliency_or_explanation, ax=None, *, cmap=None):
     return fig
 
 
-def overlay(explanation, alpha=0.5, *, cmap=None, ax=None):
+def overlay(explanation: Explanation, alpha: float = 0.5, *, cmap: str | None = None,
+            ax: Axes | None = None) -> Figure:
     """The image with its saliency blended on top, from its minimum to its maximum, or
     centred at zero for a signed map (see the module docstring).
 
@@ -177,8 +193,9 @@ def overlay(explanation, alpha=0.5, *, cmap=None, ax=None):
     return fig
 
 
-def lime_boundaries(explanation, num_features=5, positive_only=True, negative_only=False,
-                    hide_rest=False, *, ax=None):
+def lime_boundaries(explanation: Explanation, num_features: int = 5, positive_only: bool = True,
+                    negative_only: bool = False, hide_rest: bool = False, *,
+                    ax: Axes | None = None) -> Figure:
     """The strongest LIME superpixels outlined: green for the class, red against it.
 
     Parameters are those of :func:`labkit.explainers.lime_mask` (the `lime` package's
@@ -214,7 +231,7 @@ def lime_boundaries(explanation, num_features=5, positive_only=True, negative_on
     return fig
 
 
-def lime_grid(explanation, renderings, *, ncols=5):
+def lime_grid(explanation: Explanation, renderings: Sequence[dict], *, ncols: int = 5) -> Figure:
     """One LIME explanation drawn with several rendering settings, side by side.
 
     Rendering settings only change the picture, so this calls no model: it shows what
@@ -252,7 +269,9 @@ def lime_grid(explanation, renderings, *, ncols=5):
     return fig
 
 
-def show(explanations, titles=None, *, alpha=0.5, cmap=None, ncols=4, shared_scale=False):
+def show(explanations: Explanation | Sequence[Explanation] | dict[str, Explanation],
+         titles: Sequence[str] | None = None, *, alpha: float = 0.5, cmap: str | None = None,
+         ncols: int = 4, shared_scale: bool = False) -> Figure:
     """Overlays side by side, to compare methods, settings or models.
 
     Parameters
@@ -313,7 +332,7 @@ def show(explanations, titles=None, *, alpha=0.5, cmap=None, ncols=4, shared_sca
     return fig
 
 
-def rise_masks(explanation, *, cmap="jet"):
+def rise_masks(explanation: Explanation, *, cmap: str = "jet") -> Figure:
     """How RISE works on this image: masked inputs, then the map as masks accumulate.
 
     Top row: four of the random masks applied to the image (hidden pixels fade to the
@@ -359,7 +378,8 @@ def rise_masks(explanation, *, cmap="jet"):
 
 
 # -- evaluation (Lab 6) --------------------------------------------------------------
-def curves(curve_scores, ax=None):
+def curves(curve_scores: dict[str, CurveScore | Sequence[CurveScore]],
+           ax: Axes | None = None) -> Figure:
     """Insertion / deletion curves, with each curve's AUC in the legend and its area shaded.
 
     Parameters
@@ -416,7 +436,10 @@ def curves(curve_scores, ax=None):
     return fig
 
 
-def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.5, cmap=None):
+def ground_truth_grid(images: Sequence[np.ndarray] | dict[str, np.ndarray],
+                      ground_truths: Sequence[np.ndarray],
+                      explanations_by_method: dict[str, Sequence[Explanation | np.ndarray]], *,
+                      alpha: float = 0.5, cmap: str | None = None) -> Figure:
     """Rows: images. Columns: image | ground truth | each method's map, all as overlays.
 
     Parameters
@@ -467,7 +490,8 @@ def ground_truth_grid(images, ground_truths, explanations_by_method, *, alpha=0.
     return fig
 
 
-def photos(images, captions=None, *, ncols=6):
+def photos(images: dict[str, np.ndarray], captions: dict[str, str] | None = None, *,
+           ncols: int = 6) -> Figure:
     """A contact sheet: the photos a lab works on, each with its name or a caption.
 
     Parameters
@@ -504,7 +528,8 @@ def photos(images, captions=None, *, ncols=6):
     return fig
 
 
-def metric_bars(table, higher_is_better=None):
+def metric_bars(table: pd.DataFrame,
+                higher_is_better: dict[str, bool] | None = None) -> Figure:
     """Mean ± standard deviation of each metric per method, one panel per metric.
 
     Parameters

@@ -18,7 +18,11 @@ extras, used_params)``. Adding one is writing that function and its record, then
 An :class:`Explanation` saves to an ``.npz`` file (:meth:`Explanation.save`) that
 :func:`load_explanation` reads back, without pickle (``saved.py``).
 """
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +39,9 @@ from .rise import RISE
 from .saved import ExplanationFileError, load_explanation
 from .smoothgrad import SMOOTHGRAD
 
+if TYPE_CHECKING:
+    from ..models import Classifier
+
 for _record in (LIME, LIME_PACKAGE, RISE, GRADCAM, FEM):
     register(_record)
 register(INTEGRATED_GRADIENTS)
@@ -44,8 +51,9 @@ register(SMOOTHGRAD)
 RENAMED = {"hide_color": "baseline"}
 
 
-def explain(model, image, method, *, target=None, seed=0, progress=False, allow_slow=False,
-            **params):
+def explain(model: Classifier, image: np.ndarray, method: str, *, target: int | str | None = None,
+            seed: int | None = 0, progress: bool | Callable[[int, int], object] = False,
+            allow_slow: bool = False, **params) -> Explanation:
     """Explain one prediction of ``model`` on ``image``.
 
     Parameters

@@ -1,10 +1,13 @@
 """Compare explainers over a set of images: :func:`evaluate` and :func:`summarize`."""
+from __future__ import annotations
+
 import functools
 import numbers
+import os
 import warnings
-from collections.abc import Callable
-from concurrent.futures import as_completed
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, as_completed
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +30,10 @@ from .fidelity import deletion, insertion
 from .road import road
 from .similarity import iou, pcc, pointing_game, ssim
 from .store import Store, digest
+
+if TYPE_CHECKING:
+    from ..explainers import Explanation
+    from ..models import Classifier
 
 __all__ = ["METRICS", "Metric", "evaluate", "score", "summarize"]
 
@@ -70,11 +77,16 @@ METRICS = {
 COLUMNS = ["image", "method", "metric", "value", "model", "seconds"]
 
 
-def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
-             metrics=("pcc", "ssim", "insertion", "deletion"), ground_truths=None, masks=None,
-             method_params=None, metric_params=None, image_ids=None, seed=0, progress=True,
-             return_explanations=False, return_curves=False, store=None, keep_maps=False,
-             executor=None):
+def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
+             methods: str | Sequence[str] = ("gradcam", "fem", "rise", "lime"),
+             metrics: str | Sequence[str] = ("pcc", "ssim", "insertion", "deletion"),
+             ground_truths: Sequence[np.ndarray | None] | None = None,
+             masks: Sequence[np.ndarray | None] | None = None,
+             method_params: dict | None = None, metric_params: dict | None = None,
+             image_ids: Sequence | None = None, seed: int | None = 0, progress: bool = True,
+             return_explanations: bool = False, return_curves: bool = False,
+             store: str | os.PathLike | None = None, keep_maps: bool = False,
+             executor: Executor | None = None) -> pd.DataFrame | tuple:
     """Explain every image with every method and score every map with every metric.
 
     Parameters
@@ -240,8 +252,10 @@ def evaluate(model, images, *, methods=("gradcam", "fem", "rise", "lime"),
     return out[0] if len(out) == 1 else out
 
 
-def score(explanations, *, metrics=("deletion", "insertion"), model=None, ground_truth=None,
-          mask=None, metric_params=None):
+def score(explanations: dict[object, Explanation], *,
+          metrics: str | Sequence[str] = ("deletion", "insertion"),
+          model: Classifier | None = None, ground_truth: np.ndarray | None = None,
+          mask: np.ndarray | None = None, metric_params: dict | None = None) -> pd.DataFrame:
     """Score explanations you already have, side by side: one row each.
 
     Where :func:`evaluate` explains images itself, ``score`` takes the explanations
@@ -299,7 +313,7 @@ def score(explanations, *, metrics=("deletion", "insertion"), model=None, ground
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def summarize(table):
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard deviation and count of each metric per method.
 
     Parameters

@@ -70,7 +70,11 @@ Exactly what is computed, against the paper's reference code (``CausalMetric`` i
   size; this matches a numpy transcription of ``CausalMetric.single_run`` to within
   2e-3 AUC (``tests/test_curves_reference.py``).
 """
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
@@ -80,6 +84,10 @@ from .._checks import ParameterError, check_image, check_int
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
 from ._maps import as_map, descending_order, resolve_target
+
+if TYPE_CHECKING:
+    from ..explainers import Explanation
+    from ..models import Classifier
 
 __all__ = ["CurveScore", "baseline_image", "deletion", "insertion", "rise_blur_kernel"]
 
@@ -126,7 +134,8 @@ class CurveScore:
                 f"target {self.target}, {len(self.scores)} points)")
 
 
-def baseline_image(image, baseline, *, model=None):
+def baseline_image(image: np.ndarray, baseline: str | float | tuple, *,
+                   model: Classifier | None = None) -> np.ndarray:
     """The image that insertion starts from, or that deletion ends at.
 
     Parameters
@@ -202,8 +211,10 @@ def _rise_blur(pixels, zero):
     return (blurred + zero).astype(np.float32)
 
 
-def insertion(model, image, saliency, *, target=None, steps=50, baseline="blur",
-              batch_size=None, progress=False):
+def insertion(model: Classifier, image: np.ndarray, saliency: np.ndarray | Explanation, *,
+              target: int | str | None = None, steps: int = 50,
+              baseline: str | float | tuple = "blur", batch_size: int | None = None,
+              progress: bool | Callable[[int, int], object] = False) -> CurveScore:
     """Insertion curve (Petsiuk et al. 2018): probability as salient pixels are restored.
 
     Starts from ``baseline_image(image, baseline)`` and puts the original pixels back,
@@ -248,8 +259,10 @@ def insertion(model, image, saliency, *, target=None, steps=50, baseline="blur",
                   progress)
 
 
-def deletion(model, image, saliency, *, target=None, steps=50, baseline="black",
-             batch_size=None, progress=False):
+def deletion(model: Classifier, image: np.ndarray, saliency: np.ndarray | Explanation, *,
+             target: int | str | None = None, steps: int = 50,
+             baseline: str | float | tuple = "black", batch_size: int | None = None,
+             progress: bool | Callable[[int, int], object] = False) -> CurveScore:
     """Deletion curve (Petsiuk et al. 2018): probability as salient pixels are removed.
 
     Replaces the pixels of ``image``, most salient first, with those of

@@ -18,6 +18,10 @@ visibility to structural similarity. IEEE TIP 13(4).
 Zhang, Bargal, Lin, Brandt, Shen & Sclaroff (2018). Top-down neural attention by
 excitation backprop. IJCV 126.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import ndimage
 from skimage.metrics import structural_similarity
@@ -27,6 +31,9 @@ from .._checks import check_fraction, check_int
 from ._maps import ConstantMapWarning, as_map, as_mask, descending_order, is_constant, minmax
 
 __all__ = ["ConstantMapWarning", "iou", "pcc", "pointing_game", "ssim"]
+
+if TYPE_CHECKING:
+    from ..explainers import Explanation
 
 
 def _normalised_pair(saliency, ground_truth, resize):
@@ -47,7 +54,8 @@ def _normalised_pair(saliency, ground_truth, resize):
     return minmax(sal), minmax(gt)
 
 
-def pcc(saliency, ground_truth, *, resize=False):
+def pcc(saliency: np.ndarray | Explanation, ground_truth: np.ndarray, *,
+        resize: bool = False) -> float:
     """Pearson correlation coefficient between a saliency map and a ground-truth map.
 
     Both maps are first min-max normalised to [0, 1], ``(x - min) / (max - min)``, the
@@ -85,8 +93,8 @@ def pcc(saliency, ground_truth, *, resize=False):
     return float(np.clip((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()), -1.0, 1.0))
 
 
-def ssim(saliency, ground_truth, *, resize=False, data_range=1.0, gaussian_weights=True,
-         sigma=1.5):
+def ssim(saliency: np.ndarray | Explanation, ground_truth: np.ndarray, *, resize: bool = False,
+         data_range: float = 1.0, gaussian_weights: bool = True, sigma: float = 1.5) -> float:
     """Structural similarity (Wang et al. 2004) between a saliency map and a ground truth.
 
     Both maps are min-max normalised to [0, 1] as in :func:`pcc`, then compared with
@@ -137,7 +145,8 @@ def ssim(saliency, ground_truth, *, resize=False, data_range=1.0, gaussian_weigh
                                        use_sample_covariance=False))
 
 
-def iou(saliency, mask, *, threshold=None):
+def iou(saliency: np.ndarray | Explanation, mask: np.ndarray, *,
+        threshold: float | None = None) -> float:
     """Intersection over union of the most salient pixels with an object mask.
 
     The predicted region is the top ``threshold`` fraction of pixels by saliency: a
@@ -173,7 +182,8 @@ def iou(saliency, mask, *, threshold=None):
     return float((region & obj).sum() / (region | obj).sum())
 
 
-def pointing_game(saliency, mask, *, tolerance=0):
+def pointing_game(saliency: np.ndarray | Explanation, mask: np.ndarray, *,
+                  tolerance: int = 0) -> float:
     """Pointing game (Zhang et al. 2018): does the map's maximum fall on the object?
 
     A hit when the most salient pixel lies in ``mask`` or within ``tolerance`` pixels

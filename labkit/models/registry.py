@@ -6,8 +6,12 @@ around it. Weights are looked up in the Keras cache (``$KERAS_HOME/models``, def
 and otherwise raises :class:`WeightsNotFoundError`. labkit never falls back to random
 weights or to another model.
 """
+from __future__ import annotations
+
 import functools
 import json
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -209,9 +213,13 @@ def weights_path(name, *, download=True):
     )
 
 
-def load_model(name="efficientnet_lite0", *, weights="imagenet", batch_size=32, seed=0,
-               class_names=None, preprocess=None, input_size=None, target_layer=None,
-               safe_mode=True, backend="auto", precision="f32"):
+def load_model(name: str | os.PathLike = "efficientnet_lite0", *, weights: str | None = "imagenet",
+               batch_size: int = 32, seed: int | None = 0,
+               class_names: Sequence[str] | str | os.PathLike | None = None,
+               preprocess: str | Callable | None = None,
+               input_size: int | tuple[int, int] | None = None, target_layer: str | None = None,
+               safe_mode: bool = True, backend: str = "auto",
+               precision: str = "f32") -> Classifier:
     """Build a registered ImageNet classifier, or load a saved one, ready to be explained.
 
     Parameters
