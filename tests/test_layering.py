@@ -19,13 +19,14 @@ LAYERS = (
               "labkit._work", "labkit._pixels")),
     ("data", ("labkit.data",)),
     ("models", ("labkit.models",)),
-    # The package root re-exports models and explainers: what imports it sits above both.
+    # The package root (only the module "labkit" itself) re-exports models and explainers:
+    # what imports it sits above both.
     ("explainers", ("labkit.explainers", "labkit")),
     ("metrics and plots", ("labkit.metrics", "labkit.plots")),
     ("widgets", ("labkit.widgets",)),
     # labkit.exercises, .grade and .instructor are the old names of the course modules.
     ("course tools", ("labkit.course", "labkit.exercises", "labkit.grade", "labkit.instructor")),
-    ("command lines", ("labkit.evaluate", "labkit.bench")),
+    ("command lines", ("labkit.evaluate", "labkit.bench", "labkit.doctor", "labkit.__main__")),
 )
 
 
@@ -133,11 +134,13 @@ def _without_own_submodules(edges, mods):
 
 
 def layer_of(module):
-    """Index in :data:`LAYERS` of a dotted module name (longest matching prefix)."""
+    """Index in :data:`LAYERS` of a dotted module name (longest matching prefix; the root
+    "labkit" matches only itself, so that a new top-level module must be given a layer)."""
     best, best_len = None, -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best_len:
+            inside = module.startswith(prefix + ".") and prefix != "labkit"
+            if (module == prefix or inside) and len(prefix) > best_len:
                 best, best_len = i, len(prefix)
     return best
 
