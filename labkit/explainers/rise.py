@@ -86,30 +86,30 @@ def _interpolation_matrix(size, out_size):
     return weights
 
 
-def rise_map(masks, probs, p1, *, num_masks=None):
+def rise_map(masks, probs, p1, *, normalise=True):
     """RISE's saliency from scored masks: ``sum_i probs_i * masks_i / (N * p1)`` (paper, eq. 6).
 
     Parameters
     ----------
-    masks : ndarray, shape (n, H, W), in [0, 1]
-    probs : ndarray, shape (n,)
+    masks : ndarray, shape (N, H, W), in [0, 1]
+    probs : ndarray, shape (N,)
         The class probability of each masked image.
     p1 : float
         The probability that a grid cell is kept.
-    num_masks : int, optional
-        N; default n. The map is linear in the masks: the maps of batches, each computed
-        with ``num_masks`` the total N, sum to the map of all N masks.
+    normalise : bool
+        False returns the weighted sum ``sum_i probs_i * masks_i`` alone: sums of batches
+        add up, and :func:`rise` divides their total once by N * p1.
 
     Returns
     -------
-    ndarray, shape (H, W), float64
+    ndarray, shape (H, W)
     """
     masks, probs = np.asarray(masks), np.asarray(probs)
     if masks.ndim != 3 or probs.shape != masks.shape[:1]:
-        raise ValueError(f"rise_map takes masks (n, H, W) and probs (n,), one probability per "
+        raise ValueError(f"rise_map takes masks (N, H, W) and probs (N,), one probability per "
                          f"mask; got masks {masks.shape} and probs {probs.shape}.")
-    n = len(masks) if num_masks is None else num_masks
-    return np.tensordot(probs, masks, axes=1).astype(np.float64) / (n * p1)
+    total = np.tensordot(probs, masks, axes=1)
+    return total / (len(masks) * p1) if normalise else total
 
 
 def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_size=7, p1=0.5,
@@ -158,13 +158,13 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
             masks = masks_from_recipe(grids[i * b:(i + 1) * b], shifts[i * b:(i + 1) * b],
                                       up_size, (height, width))
             probs = model.predict_masked(pixels, masks, fill)  # M * I + (1 - M) * baseline
-            total += rise_map(masks, probs[:, target], p1, num_masks=num_masks)
+            total += rise_map(masks, probs[:, target], p1, normalise=False)
             kept += float(masks.sum())
             if i + 1 in checkpoints:
                 done = min((i + 1) * b, num_masks)
-                running.append((done, (total * (num_masks / done)).astype(np.float32)))
+                running.append((done, (total / (done * p1)).astype(np.float32)))
 
-    saliency = total
+    saliency = total / (num_masks * p1)
     extras = {
         "running": running,
         "example_masks": masks_from_recipe(grids[:4], shifts[:4], up_size, (height, width)),
