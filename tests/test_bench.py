@@ -35,8 +35,11 @@ def _fake_measures(backend="openvino"):
     times["tf_inference"] = [(2.0, 4.0), (4.0, 8.0)]  # 8 images: 4 then 2 images/s
     times["lime"] = [(5.0, 10.0), (5.0, 10.0)]        # 40 samples
     times["gradcam"] = [(4.0, 8.0), (4.0, 8.0)]       # 2 calls, vs 2 forward passes in 1 s
+    gradients = [dict(name=f"{key}_vs_backward", what=key, baseline="TF forward+backward",
+                      unit="ratio", seconds=1.0, baseline_seconds=1.0, ratio=1.0, cpu_ratio=1.0)
+                 for key in ("ig", "sg")]
     return dict(settings=settings, backend=backend, batch_size=32, times=times, retraced=0,
-                memory=(120.0, "kernel peak RSS"), max_logit_diff=2e-3,
+                memory=(120.0, "kernel peak RSS"), max_logit_diff=2e-3, gradient_rows=gradients,
                 bf16_pcc={"lime": 0.99, "rise": 0.98} if backend != "tensorflow" else {},
                 load_times=[(3.0, 1), (1.0, 0)] if backend != "tensorflow" else [])
 
@@ -60,6 +63,7 @@ def test_report_rows_compute_the_paired_ratios_and_verdicts():
     assert rows["max_logit_diff"]["verdict"] == "MISS"  # 2e-3 > 1e-3
     assert rows["load_second"]["baseline"] == "0 conversion(s)" and rows["load_first"]["value"] == 3
     assert all(rows[name]["verdict"] == "" for name in INFO)
+    assert rows["ig_vs_backward"]["verdict"] == "PASS" and rows["ig_vs_backward"]["value"] == 1.0
     text = format_report(dict(settings=_fake_measures()["settings"], rows=list(rows.values()),
                               retraced=0))
     assert "QUICK smoke run" in text and text.count("MISS") == 3

@@ -30,13 +30,13 @@ from .._checks import ParameterError, check_image, check_seed, renamed
 from .._pixels import baseline_pixels
 from .._work import track
 from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
-from .base import Explanation, hide_color_pixels
+from .base import Explanation, hide_color_pixels, load_explanation
 from .fem import FEM
 from .gradcam import GRADCAM
 from .integrated_gradients import INTEGRATED_GRADIENTS
 from .lime import LIME, LIME_PACKAGE, lime_mask, segment
 from .rise import RISE
-from .saved import ExplanationFileError, load_explanation
+from .saved import ExplanationFileError
 from .smoothgrad import SMOOTHGRAD
 
 if TYPE_CHECKING:

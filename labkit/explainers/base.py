@@ -93,6 +93,34 @@ class Explanation:
                 f"by {self.model_name!r}, {h}x{w}, {self.seconds:.2f} s)")
 
 
+def load_explanation(path):
+    """Read an :class:`Explanation` written by :meth:`Explanation.save`.
+
+    Nothing is unpickled. The file is refused, with one sentence saying why, when it is
+    not an ``.npz`` explanation, was written by a newer labkit (a higher format), was
+    altered after saving (its checksum does not match) or holds pickled objects.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    Explanation
+        Equal (``==``) to the one saved: same arrays (dtype, shape, values), parameters
+        and by-products with their types. Plots and metrics take it as any other.
+
+    Raises
+    ------
+    ExplanationFileError
+        A ``ValueError``: the file is not one labkit will read (see above).
+    FileNotFoundError
+    """
+    from .saved import read_explanation
+
+    return Explanation(**read_explanation(path))
+
+
 def same(a, b):
     """Deep equality of explanation fields: same types, arrays of the same dtype, shape
     and values (NaN equal to NaN), dicts with the same keys."""
@@ -110,5 +138,5 @@ def same(a, b):
     return bool(a == b)
 
 
-__all__ = ["Explanation", "baseline_pixels", "hide_color_pixels", "one_blas_thread", "same",
-           "track"]
+__all__ = ["Explanation", "baseline_pixels", "hide_color_pixels", "load_explanation",
+           "one_blas_thread", "same", "track"]

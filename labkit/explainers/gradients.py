@@ -12,7 +12,7 @@ import numpy as np
 
 from .._checks import ParameterError
 from .._tf import tf
-from .base import track
+from .._work import track
 
 _CACHE = {}
 

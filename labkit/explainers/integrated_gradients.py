@@ -1,8 +1,9 @@
 """Integrated gradients (Sundararajan, Taly & Yan, ICML 2017)."""
 import numpy as np
 
+from .._pixels import baseline_pixels
+from .._work import track
 from ._record import Explainer, Param
-from .base import hide_color_pixels, track
 from .gradients import input_gradients
 
 
@@ -67,7 +68,7 @@ def integrated_gradients(model, pixels, target, *, seed=0, progress=False, steps
     along the path.
     """
     x = pixels
-    start = hide_color_pixels(baseline, x)
+    start = baseline_pixels(baseline, x)
     alphas, weights = trapezoid(steps)
     b = model.batch_size
     avg_grad = np.zeros(x.shape, np.float64)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Explanation
+from .._version import __version__
 
 #: Bumped when the file layout changes meaning; files of a higher format are refused.
 FORMAT = 1
@@ -50,9 +50,8 @@ def save_explanation(explanation, path):
     -------
     pathlib.Path
     """
-    from .. import __version__
-
-    if not isinstance(explanation, Explanation):
+    # Duck-typed: this module sits below base.py, whose Explanation.save calls it.
+    if not all(hasattr(explanation, f) for f in ("saliency", "image", "params", "extras")):
         raise TypeError(f"save_explanation takes an Explanation, got "
                         f"{type(explanation).__name__}.")
     path = Path(path)
@@ -84,31 +83,9 @@ def save_explanation(explanation, path):
     return path
 
 
-def load_explanation(path):
-    """Read an :class:`Explanation` written by :meth:`Explanation.save`.
-
-    Nothing is unpickled. The file is refused, with one sentence saying why, when it is
-    not an ``.npz`` explanation, was written by a newer labkit (a higher format), was
-    altered after saving (its checksum does not match) or holds pickled objects.
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    Explanation
-        Equal (``==``) to the one saved: same arrays (dtype, shape, values), parameters
-        and by-products with their types. Plots and metrics take it as any other.
-
-    Raises
-    ------
-    ExplanationFileError
-        A ``ValueError``: the file is not one labkit will read (see above).
-    FileNotFoundError
-    """
-    from .. import __version__
-
+def read_explanation(path):
+    """The fields of the :class:`~labkit.explainers.Explanation` in the file at ``path``,
+    checked as :func:`labkit.load_explanation` says (which builds the Explanation)."""
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(6)
@@ -158,7 +135,7 @@ def load_explanation(path):
     if stray:
         _refuse(path, f"holds arrays its metadata does not mention ({stray[0]!r}); it was not "
                       "written by Explanation.save")
-    return Explanation(saliency=arrays["saliency"], image=arrays["image"], **fields)
+    return dict(saliency=arrays["saliency"], image=arrays["image"], **fields)
 
 
 def _refuse(path, reason):

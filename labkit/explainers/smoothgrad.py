@@ -1,8 +1,8 @@
 """SmoothGrad (Smilkov, Thorat, Kim, Viégas & Wattenberg, 2017)."""
 import numpy as np
 
+from .._work import track
 from ._record import Explainer, Param
-from .base import track
 from .gradients import input_gradients
 
 #: The pixel range the noise level is a fraction of.
