@@ -9,6 +9,9 @@ its :class:`Explainer` record (``_record.py``):
 - ``fem``: FEM (Fuad et al. 2020).
 - ``integrated_gradients``: integrated gradients (Sundararajan et al. 2017).
 - ``smoothgrad``: SmoothGrad (Smilkov et al. 2017); both on ``gradients.input_gradients``.
+- ``occlusion``: occlusion (Zeiler & Fergus 2014).
+- ``scorecam``: Score-CAM (Wang et al. 2020).
+- ``gradcam_plus_plus``: Grad-CAM++ (Chattopadhay et al. 2018).
 
 Each method is ``fn(model, pixels, target, *, seed, progress, **params) -> (saliency,
 extras, used_params)``. Adding one is writing that function and its record, then
@@ -33,10 +36,13 @@ from ._record import Explainer, Param, get_explainer, list_methods, register, un
 from .base import Explanation, hide_color_pixels, load_explanation
 from .fem import FEM
 from .gradcam import GRADCAM
+from .gradcam_plus_plus import GRADCAM_PLUS_PLUS
 from .integrated_gradients import INTEGRATED_GRADIENTS
 from .lime import LIME, LIME_PACKAGE, lime_mask, segment
+from .occlusion import OCCLUSION
 from .rise import RISE
 from .saved import ExplanationFileError
+from .scorecam import SCORECAM
 from .smoothgrad import SMOOTHGRAD
 
 if TYPE_CHECKING:
@@ -46,6 +52,9 @@ for _record in (LIME, LIME_PACKAGE, RISE, GRADCAM, FEM):
     register(_record)
 register(INTEGRATED_GRADIENTS)
 register(SMOOTHGRAD)
+register(OCCLUSION)
+register(SCORECAM)
+register(GRADCAM_PLUS_PLUS)
 
 #: Old parameter names, still accepted for one release with a DeprecationWarning.
 RENAMED = {"hide_color": "baseline"}

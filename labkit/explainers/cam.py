@@ -74,7 +74,8 @@ def trace_count():
 
 
 def upsample(low_res, shape):
-    """Bilinear upsampling of an (h, w) map to ``shape`` (H, W), as in the Grad-CAM paper.
+    """Bilinear upsampling of an (h, w) map, or of (h, w, C) channels at once, to ``shape``
+    (H, W), as in the Grad-CAM paper.
 
     ``tf.image.resize(method="bilinear")``, with half-pixel centres: cell ``i``'s value
     sits at output coordinate ``(i + 0.5) * H / h - 0.5``, and outside the outer cell
@@ -87,5 +88,7 @@ def upsample(low_res, shape):
     third of the map's range near the borders (PCC 0.93 on the chelsea photo's 7 x 7
     EfficientNet-Lite0 map).
     """
-    t = tf.constant(np.asarray(low_res, np.float32)[None, ..., None])
-    return tf.image.resize(t, shape, method="bilinear")[0, ..., 0].numpy()
+    low = np.asarray(low_res, np.float32)
+    up = tf.image.resize(low[None] if low.ndim == 3 else low[None, ..., None], shape,
+                         method="bilinear")[0].numpy()
+    return up if low.ndim == 3 else up[..., 0]

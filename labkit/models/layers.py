@@ -1,5 +1,6 @@
 """Finding layers in a Keras model, nested models included: the CAM target layer and the
 candidates for it. Used by the classifier, the saved-model loader and the CAM explainers."""
+from .._checks import ParameterError
 from .._tf import keras
 
 
@@ -42,21 +43,22 @@ def conv_layer_names(model):
 def check_target_layer(model, layer_name, model_name):
     """``(layer, path)`` of a CAM target layer in ``model`` (nested models included).
 
-    ``layer_name`` None means the last layer with a 4-D output. Raises a ValueError that
+    ``layer_name`` None means the last layer with a 4-D output. Raises a ParameterError that
     lists the candidates when the layer does not exist or is not convolutional.
     """
     candidates = conv_layer_names(model)
     if not candidates:
-        raise ValueError(f"model {model_name!r} has no convolutional layer (no layer with a "
-                         "4-D (N, H, W, C) output): Grad-CAM and FEM need one. Use LIME or RISE.")
+        raise ParameterError(f"model {model_name!r} has no convolutional layer (no layer with "
+                             "a 4-D (N, H, W, C) output): the CAM methods need one. Use LIME or "
+                             "RISE, or occlusion.")
     layer_name = layer_name or candidates[-1]
     layer, path = find_layer(model, layer_name)
     if layer is None:
-        raise ValueError(f"model {model_name!r} has no layer named {layer_name!r}. "
-                         f"The last convolutional layers are {candidates[-5:]}; "
-                         "labkit.models.conv_layer_names(model.model) lists them all.")
+        raise ParameterError(f"model {model_name!r} has no layer named {layer_name!r}. "
+                             f"The last convolutional layers are {candidates[-5:]}; "
+                             "labkit.models.conv_layer_names(model.model) lists them all.")
     if len(layer.output.shape) != 4:
-        raise ValueError(f"layer {layer_name!r} has output shape {tuple(layer.output.shape)}; "
-                         "CAM methods need a convolutional layer with a (N, H, W, C) output, "
-                         f"such as {candidates[-1]!r}.")
+        raise ParameterError(f"layer {layer_name!r} has output shape "
+                             f"{tuple(layer.output.shape)}; CAM methods need a convolutional "
+                             f"layer with a (N, H, W, C) output, such as {candidates[-1]!r}.")
     return layer, path
