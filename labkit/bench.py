@@ -5,7 +5,8 @@ mobilenet by default). LIME, RISE and the curves run on the classifier's backend
 (OpenVINO under "auto") and are compared with TensorFlow's inference of the same number
 of images, at the rate measured in the same repeat, and with the backend's own
 inference; Grad-CAM and FEM stay on TensorFlow, and integrated gradients and SmoothGrad
-are compared with TensorFlow's forward-and-backward pass of as many images. Every explainer is
+are compared with TensorFlow's forward-and-backward pass of as many images; occlusion and
+Score-CAM with the backend's inference of as many images as they score. Every explainer is
 timed next to a baseline measured in the same run, in the same repeat, right before
 it: on a machine shared with other work, absolute seconds drift by a factor of two
 within minutes while the paired ratio stays put, so the ratios are what count. Each
@@ -45,6 +46,8 @@ TARGETS = {
     "max_logit_diff": 1e-3,
     "ig_vs_backward": 1.2,
     "sg_vs_backward": 1.2,
+    "occlusion_vs_runtime": 1.15,
+    "scorecam_vs_runtime": 1.15,
 }
 #: Rows reported without a target. ``lime_vs_package`` runs both on the same backend: it
 #: shows what the reference package's per-sample numpy loop costs, not the runtime's speed.
@@ -200,6 +203,41 @@ def gradient_rows(classifier, image, *, quick=False, repeats=2):
     return rows, retraced
 
 
+def masked_method_rows(classifier, image, *, quick=False, repeats=2):
+    """Occlusion and Score-CAM against the classifier's own inference of as many images as
+    they score (window positions; active channels), each run right after its baseline in
+    every repeat.
+
+    Returns ``(rows, retraced)``: two report rows (``occlusion_vs_runtime``,
+    ``scorecam_vs_runtime``) and the graph traces during the timed runs (0 expected).
+    """
+    from functools import partial
+
+    from .explainers import explain
+
+    settings = {"occlusion": {"stride": 32} if quick else {},
+                "scorecam": {"max_channels": 16} if quick else {}}
+    rows, retraced = [], 0
+    for method, params in settings.items():
+        e = explain(classifier, image, method, **params)  # warm-up; how many images it scores
+        n = e.extras["num_windows" if method == "occlusion" else "num_scored"]
+        batch = np.repeat(np.asarray(image)[None], n, axis=0)
+        tasks = (partial(classifier.predict, batch),
+                 partial(explain, classifier, image, method, **params))
+        tasks[0]()
+        traces = _trace_count(classifier)
+        times = np.array([[_timed(task) for task in tasks] for _ in range(repeats)])
+        retraced += _trace_count(classifier) - traces
+        base, own = times[:, 0], times[:, 1]  # (repeats, [wall, cpu])
+        rows.append(dict(name=f"{method}_vs_runtime", what=f"{method}, {n} masked images",
+                         baseline=f"{classifier.backend} inference, {n} images", unit="ratio",
+                         seconds=float(np.median(own[:, 0])),
+                         baseline_seconds=float(np.median(base[:, 0])),
+                         ratio=float(np.median(own[:, 0] / base[:, 0])),
+                         cpu_ratio=float(np.median(own[:, 1] / base[:, 1]))))
+    return rows, retraced
+
+
 def run(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, memory=True,
         echo=True):
     """Time the explainers against inference on both backends and return the report rows.
@@ -250,7 +288,8 @@ def measure(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, me
         ``memory`` (megabytes, how) or None; ``max_logit_diff`` against TensorFlow;
         ``bf16_pcc``, method -> PCC of its bf16 and f32 maps, and ``load_times``, one
         (seconds, conversions) pair per fresh process, both empty on TensorFlow;
-        ``gradient_rows``, the finished rows of :func:`gradient_rows`.
+        ``gradient_rows``, the finished rows of :func:`gradient_rows`; ``masked_rows``,
+        those of :func:`masked_method_rows`.
     """
     settings = dict(QUICK if quick else FULL, model=model, weights=weights, repeats=repeats,
                     quick=quick)
@@ -272,6 +311,9 @@ def measure(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, me
     measures["gradient_rows"], gradient_retraces = gradient_rows(classifier, image, quick=quick,
                                                                  repeats=repeats)
     measures["retraced"] += gradient_retraces
+    measures["masked_rows"], masked_retraces = masked_method_rows(classifier, image, quick=quick,
+                                                                  repeats=repeats)
+    measures["retraced"] += masked_retraces
     return measures
 
 
@@ -417,6 +459,7 @@ def report_rows(measures):
         rows.append(info(name, "load_model, fresh process", f"{conversions} conversion(s)",
                          seconds, "s", seconds=seconds))
     rows.extend(dict(row) for row in measures["gradient_rows"])
+    rows.extend(dict(row) for row in measures["masked_rows"])
     for row in rows:
         row.setdefault("value", row.get("ratio"))
         row["target"] = TARGETS.get(row["name"])

@@ -38,8 +38,12 @@ def _fake_measures(backend="openvino"):
     gradients = [dict(name=f"{key}_vs_backward", what=key, baseline="TF forward+backward",
                       unit="ratio", seconds=1.0, baseline_seconds=1.0, ratio=1.0, cpu_ratio=1.0)
                  for key in ("ig", "sg")]
+    masked = [dict(name=f"{method}_vs_runtime", what=method, baseline="openvino inference",
+                   unit="ratio", seconds=1.2, baseline_seconds=1.0, ratio=1.2, cpu_ratio=1.1)
+              for method in ("occlusion", "scorecam")]
     return dict(settings=settings, backend=backend, batch_size=32, times=times, retraced=0,
                 memory=(120.0, "kernel peak RSS"), max_logit_diff=2e-3, gradient_rows=gradients,
+                masked_rows=masked,
                 bf16_pcc={"lime": 0.99, "rise": 0.98} if backend != "tensorflow" else {},
                 load_times=[(3.0, 1), (1.0, 0)] if backend != "tensorflow" else [])
 
@@ -66,7 +70,8 @@ def test_report_rows_compute_the_paired_ratios_and_verdicts():
     assert rows["ig_vs_backward"]["verdict"] == "PASS" and rows["ig_vs_backward"]["value"] == 1.0
     text = format_report(dict(settings=_fake_measures()["settings"], rows=list(rows.values()),
                               retraced=0))
-    assert "QUICK smoke run" in text and text.count("MISS") == 3
+    assert rows["scorecam_vs_runtime"]["verdict"] == "MISS"  # 1.2 > 1.15
+    assert "QUICK smoke run" in text and text.count("MISS") == 5
 
 
 def test_report_rows_leave_out_what_tensorflow_does_not_measure():
