@@ -50,7 +50,8 @@ def test_registered_with_their_records():
     assert set(NEW) <= set(labkit.list_methods())
     for name in NEW:
         record = get_explainer(name)
-        assert not record.stochastic and not record.signed and not record.superpixels
+        assert not record.stochastic and not record.superpixels
+        assert record.signed == (name == "occlusion")  # a drop can be negative: it means "against"
         assert record.needs_gradients == (name == "gradcam_plus_plus")
     assert get_explainer("occlusion").defaults == {"window": 32, "stride": 8,
                                                    "baseline": (123.675, 116.28, 103.53)}

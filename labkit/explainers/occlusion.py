@@ -54,8 +54,11 @@ def occlusion(model, pixels, target, *, seed=0, progress=False, window=32, strid
         normalised input's zero looks like, so the window removes information without
         adding a black edge the model could react to.
 
-    The map is in probability units and can be negative where hiding a region *raises*
-    the class probability (a distracting object). Deterministic: ``seed`` is ignored.
+    The map is in probability units and its sign means something: negative where hiding
+    a region *raises* the class probability (evidence for another class; on
+    ``elephant_waterhole`` the drinking head, which EfficientNet-Lite0 partly reads as a
+    warthog). The record says ``signed`` so that plots centre it at zero. Deterministic:
+    ``seed`` is ignored.
 
     Extras
     ------
@@ -103,4 +106,5 @@ OCCLUSION = Explainer(
     (Param("window", "int", low=1, widget=("slider", 8, 112, 8), label="window (px)"),
      Param("stride", "int", low=1, widget=("slider", 4, 56, 4), label="stride (px)"),
      Param("baseline", "color")),
+    signed=True,
     summary="probability drop under a sliding grey window (Zeiler & Fergus 2014)")

@@ -38,16 +38,16 @@ def scorecam(model, pixels, target, *, seed=0, progress=False, layer=None,
     code weighs by the class *probability* of each masked image instead (a softmax over
     the classes, none over the channels), which spreads the weight over more channels.
 
-    Channels that are constant over the image (dead ReLU channels: about half of
-    EfficientNet-Lite0's last layer on a photo) give no mask; they are skipped, with
+    Channels that are constant over the image (dead ReLU channels: a third to two thirds
+    of EfficientNet-Lite0's last layer on a photo) give no mask; they are skipped, with
     weight 0, as in the authors' code, so they cost no forward pass.
 
     Parameters
     ----------
     layer : str, optional
         A convolutional layer; default the model's ``target_layer``, the last
-        convolutional block (1280 channels for EfficientNet-Lite0, of which about 650
-        are active on a photo: a few seconds on OpenVINO).
+        convolutional block (1280 channels for EfficientNet-Lite0, of which 450 to 900
+        are active on the photos shipped with labkit: a few seconds on OpenVINO).
     baseline : float or (r, g, b) in [0, 255]
         What the masks fade to, in pixel space. The paper masks the normalised input
         with zeros; for ImageNet-normalised models that is the ImageNet mean colour,
