@@ -68,6 +68,7 @@ def test_a_seed_repeats_the_map_exactly(lite0, small, method):
     assert np.ptp(a.saliency) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("photo", PHOTOS)
 @pytest.mark.parametrize("method", NEW)
 def test_maps_beat_smooth_random_maps(lite0, random_scores, method, photo):
@@ -197,3 +198,9 @@ def test_explorers_offer_the_new_methods(lite0, small):
     assert ex.explanation.method == "gradcam_plus_plus"
     assert ex.explanation.extras["low_res"].shape == (7, 7)
     assert ex.explanation.params["layer"] == "block7a_project_bn"
+
+
+@pytest.mark.parametrize("method", NEW)
+def test_explanations_save_and_load(lite0, small, tmp_path, method):
+    e = labkit.explain(lite0, small, method, **SMALL[method])
+    assert labkit.load_explanation(e.save(tmp_path / method)) == e

@@ -74,13 +74,19 @@ def scorecam(model, pixels, target, *, seed=0, progress=False, layer=None,
         strongest = np.argsort(-flat[:, active].mean(axis=0), kind="stable")[:max_channels]
         active = np.sort(active[strongest])
     fill = hide_color_pixels(baseline, pixels[:1, :1])[0, 0]
+    # Bilinear upsampling is linear and separable: its two 1-D operators, taken from
+    # cam.upsample once, make each batch two matrix products in numpy, with no
+    # TensorFlow call in the loop to compete with the backend for the cores.
+    (h, w), (height, width) = acts.shape[:2], pixels.shape[:2]
+    rows = upsample(np.eye(h, dtype=np.float32)[:, None, :], (height, 1))[:, 0]  # (H, h)
+    cols = upsample(np.eye(w, dtype=np.float32)[None], (1, width))[0]  # (W, w)
 
     b = model.batch_size
     logits = np.full(acts.shape[-1], np.nan, np.float32)
     with one_blas_thread():
         for i in track(range(math.ceil(len(active) / b)), progress, "Score-CAM"):
             channels = active[i * b:(i + 1) * b]
-            up = upsample(acts[..., channels], pixels.shape[:2]).transpose(2, 0, 1)
+            up = rows @ acts[..., channels].transpose(2, 0, 1) @ cols.T  # (b, H, W)
             low = up.min(axis=(1, 2), keepdims=True)
             masks = (up - low) / (up.max(axis=(1, 2), keepdims=True) - low)
             logits[channels] = model.predict_masked(pixels, masks, fill,
