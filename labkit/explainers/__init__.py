@@ -78,9 +78,10 @@ def explain(model: Classifier, image: np.ndarray, method: str, *, target: int | 
         Class to explain, as an index or a name; default: the model's top prediction.
     seed : int or None
         Seed of every random draw; the same seed gives the same map. Deterministic
-        methods (Grad-CAM, FEM) ignore it.
+        methods (Grad-CAM, Grad-CAM++, Score-CAM, FEM, occlusion) ignore it.
     progress : bool or callable
-        Show a progress bar for sampling methods (LIME, RISE); a callable
+        Show a progress bar for methods of many model calls (LIME, RISE, occlusion,
+        Score-CAM); a callable
         ``progress(done, total)`` is called with batch counts instead (widgets use it).
     allow_slow : bool
         Lift the laptop limits on sample and mask counts (see each method's record).
