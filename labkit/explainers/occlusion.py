@@ -17,8 +17,9 @@ import math
 import numpy as np
 
 from .._checks import ParameterError
+from .._pixels import baseline_pixels
+from .._work import one_blas_thread, track
 from ._record import Explainer, Param
-from .base import hide_color_pixels, one_blas_thread, track
 from .rise import IMAGENET_MEAN_RGB
 
 
@@ -73,7 +74,7 @@ def occlusion(model, pixels, target, *, seed=0, progress=False, window=32, strid
         raise ParameterError(f"occlusion: stride={stride} is larger than window={window}, so "
                              "some pixels would never be occluded; use a stride of at most "
                              f"{window}.")
-    fill = hide_color_pixels(baseline, pixels[:1, :1])[0, 0]
+    fill = baseline_pixels(baseline, pixels[:1, :1])[0, 0]
     rows, cols = window_starts(height, window, stride), window_starts(width, window, stride)
     positions = [(r, c) for r in rows for c in cols]
     base = float(model.predict(pixels[None])[0, target])

@@ -3,9 +3,10 @@ import math
 
 import numpy as np
 
+from .._pixels import baseline_pixels
 from .._tf import tf
+from .._work import one_blas_thread, track
 from ._record import Explainer, Param
-from .base import hide_color_pixels, one_blas_thread, track
 from .cam import activation_function, upsample
 from .rise import IMAGENET_MEAN_RGB
 
@@ -73,7 +74,7 @@ def scorecam(model, pixels, target, *, seed=0, progress=False, layer=None,
     if max_channels is not None and len(active) > max_channels:
         strongest = np.argsort(-flat[:, active].mean(axis=0), kind="stable")[:max_channels]
         active = np.sort(active[strongest])
-    fill = hide_color_pixels(baseline, pixels[:1, :1])[0, 0]
+    fill = baseline_pixels(baseline, pixels[:1, :1])[0, 0]
     # Bilinear upsampling is linear and separable: its two 1-D operators, taken from
     # cam.upsample once, make each batch two matrix products in numpy, with no
     # TensorFlow call in the loop to compete with the backend for the cores.
