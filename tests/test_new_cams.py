@@ -167,7 +167,7 @@ def test_scorecam_equals_pytorch_grad_cam_formula(lite0, small):
     ("occlusion", dict(window=97), "window=97 is larger than the image \\(96x96\\)"),
     ("occlusion", dict(window=16, stride=20), "stride=20 is larger than window=16"),
     ("occlusion", dict(stride=2.5), "occlusion: stride must be an integer"),
-    ("occlusion", dict(baseline=(0, 0, 300)), "baseline must be None, a grey level or an"),
+    ("occlusion", dict(baseline=(0, 0, 300)), "occlusion: baseline must be a grey level or an"),
     ("scorecam", dict(max_channels=0), "scorecam: max_channels must be an integer >= 1 or None"),
     ("scorecam", dict(layer="conv_pw_99"), "no layer named 'conv_pw_99'"),
     ("gradcam_plus_plus", dict(layer="predictions"), "CAM methods need a convolutional layer"),
