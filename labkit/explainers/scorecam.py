@@ -37,7 +37,10 @@ def scorecam(model, pixels, target, *, seed=0, progress=False, layer=None,
     same weights (a softmax ignores a shift shared by all channels), and labkit computes
     them (:func:`scorecam_weights`), so it needs no pass on the baseline image. The authors'
     code weighs by the class *probability* of each masked image instead (a softmax over
-    the classes, none over the channels), which spreads the weight over more channels.
+    the classes, none over the channels), which spreads the weight over more channels. On
+    three photos with EfficientNet-Lite0 the channel softmax had the lower deletion AUC on
+    two, the probabilities the higher insertion AUC on all three, by 0.01-0.05: no clear
+    winner, so labkit follows the paper's algorithm.
 
     Channels that are constant over the image (dead ReLU channels: a third to two thirds
     of EfficientNet-Lite0's last layer on a photo) give no mask; they are skipped, with
@@ -55,8 +58,9 @@ def scorecam(model, pixels, target, *, seed=0, progress=False, layer=None,
         labkit's default (RISE's and occlusion's too), for every model.
     max_channels : int, optional
         Score only the ``max_channels`` active channels with the largest mean activation
-        (the others get weight 0): a faster approximation for labs, not in the paper.
-        None (default): every active channel, as the paper.
+        (the others get weight 0): a faster approximation for labs, not in the paper;
+        128 channels changed the deletion and insertion AUCs by at most 0.004 on six of
+        the shipped photos. None (default): every active channel, as the paper.
 
     Deterministic: ``seed`` is ignored.
 
