@@ -83,7 +83,7 @@ def check_seed(seed):
 
 
 
-def renamed(params, renames, where):
+def renamed(params, renames, where, *, stacklevel=3):
     """``params`` (a dict of keyword arguments) with the old names in ``renames`` (old ->
     new) replaced by the new ones: old keywords work for one release, with a
     DeprecationWarning naming the new one. Refuses an old and a new name together."""
@@ -96,6 +96,20 @@ def renamed(params, renames, where):
         if new in out:
             raise ParameterError(f"{where}: give {new}, not both {new} and its old name {old}.")
         warnings.warn(f"{where}: {old} is now called {new}; {old} will be removed in the "
-                      "next release.", DeprecationWarning, stacklevel=3)
+                      "next release.", DeprecationWarning, stacklevel=stacklevel)
         out[new] = out.pop(old)
     return out
+
+
+def renamed_keyword(value, extra, renames, where, *, default=None):
+    """The value of the keyword whose new name is ``renames``' value (``value``, None when
+    not given) or whose old name (``renames``' key) arrived in ``extra``, a function's
+    ``**kwargs``; ``default`` when neither was given. A keyword other than the old name
+    is refused with a sentence naming it."""
+    (old, new), = renames.items()
+    for name in extra:
+        if name != old:
+            raise ParameterError(f"{where} has no parameter {name!r}.")
+    given = renamed({**({} if value is None else {new: value}), **extra}, renames, where,
+                    stacklevel=4)
+    return given.get(new, default)

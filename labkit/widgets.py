@@ -207,11 +207,11 @@ class Explorer(widgets.HBox):
         # CAM layers depend on the model: offer its last convolutional layers.
         model = self.model()
         names = conv_layer_names(model.model)[-6:]
-        if model.target_layer and model.target_layer not in names:
-            names.append(model.target_layer)
+        if model.layer and model.layer not in names:
+            names.append(model.layer)
         layer = self.controls["layer"]
         layer.options = names
-        layer.value = model.target_layer if model.target_layer in names else names[-1]
+        layer.value = model.layer if model.layer in names else names[-1]
 
     def _set_defaults(self, defaults):
         unknown = sorted(set(defaults) - set(self.controls))

@@ -115,7 +115,7 @@ def _tiny(layer=None, name="tiny"):
 
 def _classifier(model, **kwargs):
     return Classifier(model, name=model.name, preprocess=lambda x: x / 127.5 - 1.0,
-                      input_range=(-1, 1), target_layer=None, class_names=["a", "b", "c"],
+                      input_range=(-1, 1), layer=None, class_names=["a", "b", "c"],
                       batch_size=4, **kwargs)
 
 

@@ -139,7 +139,7 @@ def tiny_classifier(preprocess, name, backend="tensorflow"):
     x = keras.layers.Conv2D(4, 3, activation="tanh", name="conv")(inputs)
     outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(x))
     return labkit.Classifier(keras.Model(inputs, outputs), name=name, preprocess=preprocess,
-                             input_range=(-3, 3), target_layer="conv",
+                             input_range=(-3, 3), layer="conv",
                              class_names=["a", "b", "c"], batch_size=8, backend=backend)
 
 

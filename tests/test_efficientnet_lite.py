@@ -75,8 +75,8 @@ def test_preprocessing_and_target_layer(name):
     assert model.input_size == (size, size)
     np.testing.assert_allclose(model.to_model_space([0, 127, 255]), [-127 / 128, 0, 1])
     assert model.input_range == el.INPUT_RANGE == (-127 / 128, 1.0)
-    layer = model.model.get_layer(model.target_layer)
-    assert model.target_layer == el.TARGET_LAYER == conv_layer_names(model.model)[-1]
+    layer = model.model.get_layer(model.layer)
+    assert model.layer == el.TARGET_LAYER == conv_layer_names(model.model)[-1]
     assert tuple(layer.output.shape[1:]) == (cells, cells, 1280)
     projections = [n for n in conv_layer_names(model.model) if n.endswith("_project_conv")]
     assert len(projections) == blocks and "block3b_project_conv" in projections

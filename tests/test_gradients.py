@@ -22,7 +22,7 @@ CLASSES = {s["name"]: s["imagenet_class"] for s in labkit.data.list_samples()}
 def twin(model, batch_size):
     """The same Keras model on TensorFlow with another batch size (no conversion)."""
     return Classifier(model.model, name=model.name, preprocess=model.preprocess,
-                      input_range=model.input_range, target_layer=model.target_layer,
+                      input_range=model.input_range, layer=model.layer,
                       class_names=model.class_names, class_ids=model.class_ids,
                       batch_size=batch_size, backend="tensorflow")
 
@@ -91,7 +91,7 @@ def tiny():
     model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
     model.set_weights([w1, b1, w2, b2])
     classifier = Classifier(model, name="tiny", preprocess=lambda x: x / 127.5 - 1,
-                            input_range=(-1, 1), target_layer=None, class_names=["a", "b"],
+                            input_range=(-1, 1), layer=None, class_names=["a", "b"],
                             batch_size=4, backend="tensorflow")
 
     def gradient(images, target):  # d logit_target / d pixels, in closed form

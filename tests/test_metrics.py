@@ -38,7 +38,7 @@ def region_model():
     model.get_layer("red").set_weights([np.array([1.0, 0.0, 0.0]).reshape(1, 1, 3, 1)])
     dense.set_weights([np.array([[10.0, -10.0]]), np.array([-5.0, 5.0])])
     return labkit.Classifier(model, name="region", preprocess=lambda x: x / 255.0,
-                             input_range=(0, 1), target_layer="red", class_names=["on", "off"],
+                             input_range=(0, 1), layer="red", class_names=["on", "off"],
                              batch_size=8)
 
 

@@ -73,7 +73,7 @@ def test_internet_models_load_a_cached_weights_file_offline(empty_cache, name, m
 
     random_model = load_model(name, weights=None)
     assert random_model.input_size == (size, size)
-    assert random_model.target_layer == layer
+    assert random_model.layer == layer
     assert layer in conv_layer_names(random_model.model)
     # Our preprocessing is Keras's own, and the advertised range is right.
     pixels = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
@@ -108,7 +108,7 @@ def test_gradcam_reaches_inside_a_nested_backbone(mobilenet, cat_on_grass, shape
         outer = keras.Model(inputs, keras.layers.Identity()(backbone(inputs)))
     wrapped = labkit.Classifier(outer, name=f"nested_{shape}", preprocess=mobilenet.preprocess,
                                 input_range=mobilenet.input_range,
-                                target_layer="conv_pw_13_relu", class_names=mobilenet.class_names)
+                                layer="conv_pw_13_relu", class_names=mobilenet.class_names)
     image, mask = cat_on_grass
     direct = explain(mobilenet, image, "gradcam")
     nested = explain(wrapped, image, "gradcam")
@@ -120,7 +120,7 @@ def test_cam_methods_need_a_convolutional_layer():
     inputs = keras.Input((32, 32, 3))
     outputs = keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
     dense = labkit.Classifier(keras.Model(inputs, outputs), name="dense", preprocess=lambda x: x,
-                              input_range=(0, 255), target_layer=None, class_names=["a", "b"])
+                              input_range=(0, 255), layer=None, class_names=["a", "b"])
     image = np.zeros((32, 32, 3), np.uint8)
     for method in ("gradcam", "fem"):
         with pytest.raises(ValueError, match="no convolutional layer.*Use LIME or RISE"):
@@ -138,7 +138,7 @@ def test_classifier_argument_checks(random_mobilenet):
     assert random_mobilenet.class_index("Egyptian_cat") == random_mobilenet.class_index("n02124075")
     with pytest.raises(ValueError, match="the model has 1000 outputs but 2 class names"):
         labkit.Classifier(random_mobilenet.model, name="x", preprocess=None, input_range=(0, 1),
-                          target_layer=None, class_names=["a", "b"])
+                          layer=None, class_names=["a", "b"])
 
 
 @pytest.mark.weights

@@ -61,7 +61,7 @@ def test_softmax_heads_are_undone_so_grad_cam_gets_logits(tmp_path, head):
     np.testing.assert_allclose(clf.predict(images, output="logit"), logits, rtol=1e-4, atol=1e-5)
     expected = model(images.astype(np.float32), training=False).numpy()
     np.testing.assert_allclose(clf.predict(images), expected, atol=1e-5)
-    assert clf.input_size == (32, 32) and clf.target_layer == "conv2"
+    assert clf.input_size == (32, 32) and clf.layer == "conv2"
     assert clf.preprocess(np.float32(255.0)) == 255.0  # Rescaling first: raw pixels ("none")
     assert clf.input_range == (0.0, 255.0) and clf.name == "small"
     e = explain(clf, images[0], "gradcam", target="b")
@@ -87,7 +87,7 @@ def test_sequential_cnn_in_h5_loads_like_keras_file(tmp_path):
         np.testing.assert_allclose(loaded[suffix].predict(images), expected, atol=1e-5)
         np.testing.assert_allclose(loaded[suffix].predict(images, output="logit"),
                                    _pre_softmax(model, images / 127.5 - 1), rtol=1e-4, atol=1e-5)
-        assert loaded[suffix].target_layer == "c2" and loaded[suffix].input_range == (-1.0, 1.0)
+        assert loaded[suffix].layer == "c2" and loaded[suffix].input_range == (-1.0, 1.0)
     with pytest.raises(ValueError, match="cannot tell how seq.keras expects its pixels scaled"):
         load_model(tmp_path / "seq.keras", class_names=["no", "yes"])
     with pytest.raises(ValueError, match="preprocess must be one of .*'torch'.* got 'imagenet'"):
@@ -125,7 +125,7 @@ def test_free_input_size_needs_input_size(tmp_path):
 
 def test_nested_efficientnet_lite_backbone_with_softmax_head(tmp_path):
     base = load_model("efficientnet_lite0")
-    backbone = keras.Model(base.model.input, base.model.get_layer(base.target_layer).output,
+    backbone = keras.Model(base.model.input, base.model.get_layer(base.layer).output,
                            name="lite_backbone")
     keras.utils.set_random_seed(0)
     inputs = keras.Input((224, 224, 3))
@@ -137,12 +137,12 @@ def test_nested_efficientnet_lite_backbone_with_softmax_head(tmp_path):
     logit_model.get_layer("ref").set_weights(dense.get_weights())
     reference = labkit.Classifier(logit_model, name="ref", preprocess=efficientnet_lite.preprocess,
                                   input_range=efficientnet_lite.INPUT_RANGE,
-                                  target_layer="top_activation", class_names=list("abc"))
+                                  layer="top_activation", class_names=list("abc"))
     model.save(tmp_path / "students_model.keras")
 
     clf = load_model(tmp_path / "students_model.keras", class_names=list("abc"),
                      preprocess="efficientnet_lite")
-    assert clf.target_layer == "top_activation"  # found inside the nested backbone
+    assert clf.layer == "top_activation"  # found inside the nested backbone
     images = _images(2, 224)
     np.testing.assert_allclose(clf.predict(images, output="logit"),
                                reference.predict(images, output="logit"), rtol=1e-4, atol=1e-4)
@@ -161,11 +161,11 @@ def test_transfer_classifier_saves_and_reloads_identically(tmp_path):
     path = clf.save(tmp_path / "mine.keras")
     with zipfile.ZipFile(path) as archive:
         meta = json.loads(archive.read("labkit.json"))
-    assert meta["preprocess"] == "efficientnet_lite" and meta["target_layer"] == "top_activation"
+    assert meta["preprocess"] == "efficientnet_lite" and meta["layer"] == "top_activation"
 
     again = labkit.load_model(str(path))
     assert again is not clf and again.name == clf.name
-    assert again.class_names == clf.class_names and again.target_layer == clf.target_layer
+    assert again.class_names == clf.class_names and again.layer == clf.layer
     assert again.preprocess is clf.preprocess and again.input_range == clf.input_range
     np.testing.assert_allclose(again.predict(images, output="logit"),
                                clf.predict(images, output="logit"), atol=1e-5)
@@ -180,16 +180,16 @@ def test_save_with_a_custom_preprocess_warns_and_asks_for_it_on_load(tmp_path):
         keras.layers.Conv2D(3, 3, name="conv")(inputs)))
     clf = labkit.Classifier(keras.Model(inputs, outputs), name="custom",
                             preprocess=lambda x: x / 255,
-                            input_range=(0, 1), target_layer="conv", class_names=["a", "b"])
+                            input_range=(0, 1), layer="conv", class_names=["a", "b"])
     with pytest.warns(UserWarning, match="custom function, which cannot be stored"):
         clf.save(tmp_path / "custom.keras")
     with pytest.raises(ValueError, match="cannot tell how custom.keras expects"):
         load_model(tmp_path / "custom.keras")
     again = load_model(tmp_path / "custom.keras", preprocess=lambda x: x / 255)
     assert again.input_range == (0.0, 1.0) and again.class_names == ["a", "b"]
-    assert again.target_layer == "conv"
+    assert again.layer == "conv"
     named = labkit.Classifier(clf.model, name="named", preprocess=efficientnet_lite.preprocess,
-                              input_range=efficientnet_lite.INPUT_RANGE, target_layer="conv",
+                              input_range=efficientnet_lite.INPUT_RANGE, layer="conv",
                               class_names=["a", "b"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -244,13 +244,44 @@ def test_class_names_from_a_list_a_folder_or_a_text_file(tmp_path):
         load_model(tmp_path / "m.keras", class_names=str(tmp_path / "nowhere"))
 
 
-def test_target_layer_override_and_bad_name(tmp_path):
+def test_layer_override_and_bad_name(tmp_path):
     _functional("dense").save(tmp_path / "m.keras")
     assert load_model(tmp_path / "m.keras", class_names=list("abc"),
-                      target_layer="conv1").target_layer == "conv1"
+                      layer="conv1").layer == "conv1"
     with pytest.raises(ValueError, match="no layer named 'conv9'. The last convolutional layers "
                                          "are .*'conv2'"):
-        load_model(tmp_path / "m.keras", class_names=list("abc"), target_layer="conv9")
+        load_model(tmp_path / "m.keras", class_names=list("abc"), layer="conv9")
+
+
+def test_target_layer_is_a_deprecated_name_of_layer_and_old_files_still_load(tmp_path):
+    _functional("dense").save(tmp_path / "m.keras")
+    with pytest.warns(DeprecationWarning, match="target_layer is now called layer"):
+        clf = load_model(tmp_path / "m.keras", class_names=list("abc"), target_layer="conv1")
+    assert clf.layer == "conv1"
+    with pytest.warns(DeprecationWarning, match="Classifier.target_layer is now called "
+                                                "Classifier.layer"):
+        assert clf.target_layer == "conv1"
+    with pytest.raises(ValueError, match="give layer, not both layer and its old name"):
+        load_model(tmp_path / "m.keras", class_names=list("abc"), layer="conv1",
+                   target_layer="conv2")
+    with pytest.raises(TypeError, match="load_model has no parameter 'layers'"):
+        load_model(tmp_path / "m.keras", class_names=list("abc"), layers="conv1")
+    with pytest.warns(DeprecationWarning, match="Classifier: target_layer is now called layer"):
+        old = labkit.Classifier(clf.model, name="old", preprocess=clf.preprocess,
+                                input_range=clf.input_range, target_layer="conv1",
+                                class_names=list("abc"))
+    assert old.layer == "conv1"
+    # A file saved by labkit 0.1 stores the layer under "target_layer": still honoured.
+    path = old.save(tmp_path / "old.keras")
+    with zipfile.ZipFile(path) as archive:
+        entries = {n: archive.read(n) for n in archive.namelist()}
+    meta = json.loads(entries["labkit.json"])
+    meta["target_layer"] = meta.pop("layer")
+    entries["labkit.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    assert load_model(path).layer == "conv1"  # not conv2, the last convolution
 
 
 def test_files_that_are_not_loadable_classifiers_get_one_sentence(tmp_path):

@@ -98,7 +98,7 @@ def test_rise_controls_reach_the_explainer(random_mobilenet, small_cat, calls):
 def test_cam_layer_choices_follow_the_model(random_mobilenet, small_cat):
     ex = widgets.explorer("gradcam", models=[random_mobilenet], images=small_cat)
     layer = ex.controls["layer"]
-    assert layer.value == random_mobilenet.target_layer
+    assert layer.value == random_mobilenet.layer
     assert len(layer.options) > 1
     other = [name for name in layer.options if name != layer.value][-1]
     layer.value = other
@@ -109,7 +109,7 @@ def test_cam_layer_choices_follow_the_model(random_mobilenet, small_cat):
     assert "seed" not in ex.controls  # deterministic methods show no seed box
     ex.run_button.click()
     assert ex.explanation.params["k"] == 1.5
-    assert ex.explanation.params["layer"] == random_mobilenet.target_layer
+    assert ex.explanation.params["layer"] == random_mobilenet.layer
 
 
 def test_bad_settings_show_in_the_status_line(random_mobilenet):

@@ -47,10 +47,10 @@ def _with_activations(model, path, layer):
 def activation_function(classifier, layer_name=None):
     """A compiled ``f(pixels (N,H,W,3) in [0,255]) -> (activations (N,h,w,C), logits)``.
 
-    ``layer_name`` defaults to the classifier's ``target_layer``. Cached per
+    ``layer_name`` defaults to the classifier's ``layer``. Cached per
     classifier and layer, so a second explanation costs one forward pass.
     """
-    layer_name = layer_name or classifier.target_layer
+    layer_name = layer_name or classifier.layer
     key = (id(classifier), layer_name)
     if key not in _CACHE:
         layer, path = check_target_layer(classifier.model, layer_name, classifier.name)

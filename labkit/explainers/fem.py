@@ -50,7 +50,7 @@ def fem(model, pixels, target, *, seed=0, progress=False, layer=None, k=2.0):
     Parameters
     ----------
     layer : str, optional
-        A convolutional layer; default the model's ``target_layer``.
+        A convolutional layer; default the model's ``layer``.
     k : float, > 0
         Threshold in standard deviations above the mean; 2 in the paper.
 

@@ -37,7 +37,7 @@ def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     ----------
     layer : str, optional
         Name of a convolutional layer (nested models are searched too); default the
-        model's ``target_layer``, the last convolutional block.
+        model's ``layer``, the last convolutional block.
 
     Extras
     ------

@@ -19,7 +19,7 @@ import hashlib
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from .._checks import ParameterError, check_int, renamed
+from .._checks import check_int, renamed_keyword
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
 from ._record import Explainer, Param
@@ -312,10 +312,7 @@ def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=
     if positive_only and negative_only:
         raise ValueError("positive_only and negative_only cannot both be True.")
     check_int(num_features, "num_features", minimum=1)
-    given = renamed(old, {"label": "target"}, "lime_mask")
-    if set(given) - {"target"}:
-        raise ParameterError(f"lime_mask has no parameter {sorted(set(given) - {'target'})[0]!r}.")
-    target = given.get("target", target)
+    target = renamed_keyword(target, old, {"label": "target"}, "lime_mask")
     by_label = explanation.extras["weights_by_label"]
     label = explanation.target if target is None else target
     if label not in by_label:

@@ -1,9 +1,10 @@
 """`Classifier`: a Keras model plus everything an explainer needs around it."""
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import ParameterError, check_image, check_int
+from .._checks import ParameterError, check_image, check_int, renamed_keyword
 from .._tf import tf
 from .backend import resolve, weights_hash
 from .layers import conv_layer_names, find_layer
@@ -41,8 +42,9 @@ class Classifier:
     input_range : (float, float)
         The smallest and largest values ``preprocess`` produces. A colour in pixel
         space converts to model space with :meth:`to_model_space`.
-    target_layer : str or None
-        The default convolutional layer for CAM methods (Grad-CAM, FEM).
+    layer : str or None
+        The default convolutional layer for CAM methods (Grad-CAM, FEM): the name
+        ``explain(..., layer=...)`` uses too. ``target_layer`` is its deprecated old name.
     class_names : sequence of str
         One human-readable name per output unit.
     class_ids : sequence of str, optional
@@ -71,13 +73,13 @@ class Classifier:
         again; :attr:`backend` is the one that runs.
     """
 
-    def __init__(self, model, *, name, preprocess, input_range, target_layer, class_names,
-                 class_ids=None, batch_size=32, backend="auto", precision="f32"):
+    def __init__(self, model, *, name, preprocess, input_range, class_names, layer=None,
+                 class_ids=None, batch_size=32, backend="auto", precision="f32", **old):
         self.model = model
         self.name = name
         self.preprocess = preprocess
         self.input_range = tuple(float(v) for v in input_range)
-        self.target_layer = target_layer
+        self.layer = renamed_keyword(layer, old, {"target_layer": "layer"}, "Classifier")
         self.class_names = list(class_names)
         self.class_ids = list(class_ids) if class_ids is not None else list(self.class_names)
         self.batch_size = check_int(batch_size, "batch_size")
@@ -100,7 +102,14 @@ class Classifier:
     def __repr__(self):
         h, w = self.input_size
         return (f"Classifier({self.name!r}, input {h}x{w}, {self.num_classes} classes, "
-                f"target layer {self.target_layer!r}, backend {self.backend!r})")
+                f"layer {self.layer!r}, backend {self.backend!r})")
+
+    @property
+    def target_layer(self):
+        """Deprecated old name of :attr:`layer`."""
+        warnings.warn("Classifier.target_layer is now called Classifier.layer; target_layer "
+                      "will be removed in the next release.", DeprecationWarning, stacklevel=2)
+        return self.layer
 
     @property
     def backend(self):
@@ -122,7 +131,7 @@ class Classifier:
     def with_backend(self, backend="auto", *, precision="f32"):
         """The same classifier (same Keras model) on another backend or precision."""
         return Classifier(self.model, name=self.name, preprocess=self.preprocess,
-                          input_range=self.input_range, target_layer=self.target_layer,
+                          input_range=self.input_range, layer=self.layer,
                           class_names=self.class_names, class_ids=self.class_ids,
                           batch_size=self.batch_size, backend=backend, precision=precision)
 
@@ -382,7 +391,7 @@ def layer_table(classifier):
     pandas.DataFrame
         One row per layer with a 4-D output, in forward order: ``layer`` (name),
         ``type`` (Keras class), ``resolution`` ("H x W" cells), ``channels``, and
-        ``default`` (True for the model's ``target_layer``).
+        ``default`` (True for the model's ``layer``).
     """
     import pandas as pd
 
@@ -392,5 +401,5 @@ def layer_table(classifier):
         _, height, width, channels = layer.output.shape
         rows.append({"layer": name, "type": type(layer).__name__,
                      "resolution": f"{height} x {width}", "channels": channels,
-                     "default": name == classifier.target_layer})
+                     "default": name == classifier.layer})
     return pd.DataFrame(rows)

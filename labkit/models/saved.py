@@ -47,7 +47,7 @@ def is_model_path(name):
 
 
 def load_saved_model(path, *, class_names=None, preprocess=None, input_size=None,
-                     target_layer=None, safe_mode=True, batch_size=32, backend="auto",
+                     layer=None, safe_mode=True, batch_size=32, backend="auto",
                      precision="f32"):
     """Load a saved Keras image classifier as a :class:`Classifier`.
 
@@ -73,9 +73,9 @@ def load_saved_model(path, *, class_names=None, preprocess=None, input_size=None
                          f"but {len(names)} class names were given: give {expected}.")
     fn, range_ = _preprocessing(preprocess, meta, model, path)
     model = _logits_model(model, _input_size(model, input_size, path), safe_mode, path)
-    layer = _target_layer(model, target_layer, meta, path)
+    layer = _cam_layer(model, layer, meta, path)
     classifier = Classifier(model, name=meta.get("name") or path.stem, preprocess=fn,
-                            input_range=range_, target_layer=layer, class_names=names,
+                            input_range=range_, layer=layer, class_names=names,
                             class_ids=ids, batch_size=batch_size, backend=backend,
                             precision=precision)
     _check_not_probabilities(classifier, path)
@@ -276,9 +276,11 @@ def _input_size(model, given, path):
     return None if size == saved else size
 
 
-def _target_layer(model, given, meta, path):
+def _cam_layer(model, given, meta, path):
     candidates = conv_layer_names(model)
-    layer = given or meta.get("target_layer") or (candidates[-1] if candidates else None)
+    # files saved by labkit 0.1 call the key "target_layer": still read
+    layer = (given or meta.get("layer") or meta.get("target_layer")
+             or (candidates[-1] if candidates else None))
     if layer is not None:
         check_target_layer(model, layer, path.stem)
     return layer

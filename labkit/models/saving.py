@@ -30,7 +30,7 @@ def save(classifier, path):
                       stacklevel=3)
     meta = {"format": 1, "labkit_version": __version__, "name": classifier.name,
             "class_names": classifier.class_names, "class_ids": classifier.class_ids,
-            "preprocess": mode, "target_layer": classifier.target_layer}
+            "preprocess": mode, "layer": classifier.layer}
     classifier.model.save(path)
     with zipfile.ZipFile(path, "a") as archive:  # Keras ignores entries it does not know
         archive.writestr(METADATA, json.dumps(meta, indent=1))

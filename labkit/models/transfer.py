@@ -85,7 +85,7 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
              augment=2, dropout=0.2, learning_rate=1e-3, seed=0, progress=False):
     """Train a new head on a frozen ImageNet backbone and return it as a Classifier.
 
-    The backbone is the registry model ``base`` cut at its ``target_layer`` (the last
+    The backbone is the registry model ``base`` cut at its ``layer`` (the last
     convolutional block). The head is global average pooling, dropout and a dense
     layer with one logit per class. Because the backbone is frozen, its features are
     computed once per (augmented) image and cached, and the head trains on the cache:
@@ -142,7 +142,7 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     rng = np.random.default_rng(seed)
     train, val = _split(labels, validation_split, rng)
 
-    backbone = keras.Model(base.model.input, base.model.get_layer(base.target_layer).output,
+    backbone = keras.Model(base.model.input, base.model.get_layer(base.layer).output,
                            name=f"{base.name}_backbone")
     backbone.trainable = False
     features = tf.function(lambda px: backbone(base.preprocess(base.resize_to_input(px)),
@@ -176,7 +176,7 @@ def transfer(base, class_names, images, labels, *, name=None, validation_split=0
     # that): no spaces or punctuation there; the Classifier keeps the name as given.
     model = keras.Model(inputs, x, name=re.sub(r"\W", "_", name))
     classifier = Classifier(model, name=name, preprocess=base.preprocess,
-                            input_range=base.input_range, target_layer=base.target_layer,
+                            input_range=base.input_range, layer=base.layer,
                             class_names=class_names, batch_size=base.batch_size,
                             backend=base.requested_backend, precision=base.precision)
 
