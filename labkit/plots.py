@@ -3,7 +3,9 @@
 Every function returns the matplotlib ``Figure`` it drew and never changes its
 inputs. Figures are closed in pyplot right away, so a notebook shows each one once:
 make the call the last line of a cell (or ``display(fig)``); ``fig.savefig(path)``
-saves it. Functions drawing a single panel accept ``ax=`` to draw into your own axes.
+saves it. Functions drawing a single panel accept ``ax=`` (keyword only) to draw into
+your own axes. Functions that draw saliency take an ``Explanation`` or an (H, W) array
+(with ``image=`` where the map goes over a photo).
 
 Colour conventions (``cmap=None``, the default, picks them):
 
@@ -57,10 +59,13 @@ def normalize(saliency: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (H, W), float32
-        A new array. A constant map carries no ranking, so it becomes all zeros.
+        A new array. A constant map carries no ranking, so it becomes all zeros
+        (labkit's one min-max rule, :func:`labkit._pixels.minmax`, which the similarity
+        metrics use too).
     """
-    values = _finite_map(saliency)
-    return _scaled(values, float(values.min()), float(values.max()), signed=False)
+    from ._pixels import minmax
+
+    return minmax(_finite_map(saliency))
 
 
 def limits(saliency: np.ndarray, signed: bool | None = None) -> tuple[float, float]:
@@ -136,7 +141,7 @@ def is_signed(saliency_or_explanation: np.ndarray | Explanation) -> bool:
 
 
 # -- single explanations -------------------------------------------------------------
-def heatmap(saliency_or_explanation: np.ndarray | Explanation, ax: Axes | None = None, *,
+def heatmap(saliency_or_explanation: np.ndarray | Explanation, *, ax: Axes | None = None,
             cmap: str | None = None) -> Figure:
     """The raw saliency map with a colourbar in the method's own units.
 
@@ -168,16 +173,19 @@ def heatmap(saliency_or_explanation: np.ndarray | Explanation, ax: Axes | None =
     return fig
 
 
-def overlay(explanation: Explanation, alpha: float = 0.5, *, cmap: str | None = None,
+def overlay(saliency_or_explanation: np.ndarray | Explanation, alpha: float = 0.5, *,
+            image: np.ndarray | None = None, cmap: str | None = None,
             ax: Axes | None = None) -> Figure:
     """The image with its saliency blended on top, from its minimum to its maximum, or
     centred at zero for a signed map (see the module docstring).
 
     Parameters
     ----------
-    explanation : Explanation
+    saliency_or_explanation : Explanation or ndarray (H, W)
     alpha : float in [0, 1]
         Opacity of the saliency colours.
+    image : ndarray (H, W, 3), optional
+        The photo under the map: required with an array, default the explanation's.
     cmap : str, optional
         Default :data:`DIVERGING` for a signed map, :data:`SEQUENTIAL` otherwise.
     ax : matplotlib Axes, optional
@@ -186,9 +194,11 @@ def overlay(explanation: Explanation, alpha: float = 0.5, *, cmap: str | None = 
     -------
     Figure
     """
+    (saliency, image, title), = _panels([saliency_or_explanation], image)
+    title = _title(saliency_or_explanation) if title is None else title
     fig, ax = _single_axes(ax)
-    signed = is_signed(explanation)
-    _draw_overlay(ax, explanation, alpha, cmap, _title(explanation), signed)
+    signed = is_signed(saliency_or_explanation)
+    _draw_overlay(ax, image, saliency, alpha, cmap, title, signed)
     _colorbars(fig, ax, cmap, {signed})
     return fig
 
@@ -269,17 +279,23 @@ def lime_grid(explanation: Explanation, renderings: Sequence[dict], *, ncols: in
     return fig
 
 
-def show(explanations: Explanation | Sequence[Explanation] | dict[str, Explanation],
-         titles: Sequence[str] | None = None, *, alpha: float = 0.5, cmap: str | None = None,
-         ncols: int = 4, shared_scale: bool = False) -> Figure:
+def show(explanations: Explanation | np.ndarray | Sequence[Explanation | np.ndarray]
+         | dict[str, Explanation | np.ndarray],
+         titles: Sequence[str] | None = None, *, image: np.ndarray | None = None,
+         alpha: float = 0.5, cmap: str | None = None, ncols: int = 4,
+         shared_scale: bool = False, ax: Axes | None = None) -> Figure:
     """Overlays side by side, to compare methods, settings or models.
 
     Parameters
     ----------
-    explanations : Explanation, sequence of Explanation, or dict title -> Explanation
+    explanations : Explanation or ndarray (H, W), a sequence of them, or dict title -> one
     titles : sequence of str, optional
         One per explanation; default "method · class (p) · seconds", prefixed by the
-        model name when the explanations come from several models.
+        model name when the explanations come from several models ("saliency" for an
+        array).
+    image : ndarray (H, W, 3), optional
+        The photo under the arrays (required when one is given); explanations bring
+        their own.
     alpha : float in [0, 1]
     cmap : str, optional
         Default :data:`DIVERGING` for signed maps, :data:`SEQUENTIAL` otherwise.
@@ -292,12 +308,14 @@ def show(explanations: Explanation | Sequence[Explanation] | dict[str, Explanati
         maps, or symmetric about zero if any is signed), so a map of smaller values
         looks fainter: compare one method across settings, models or weights (the
         sanity check), whose maps share units; maps of different methods do not.
+    ax : matplotlib Axes, optional
+        Only for a single explanation: draw it there.
 
     Returns
     -------
     Figure
     """
-    from ._checks import check_int
+    from ._checks import ParameterError, check_int
 
     if isinstance(explanations, dict):
         titles = list(explanations) if titles is None else titles
@@ -306,23 +324,32 @@ def show(explanations: Explanation | Sequence[Explanation] | dict[str, Explanati
         explanations = [explanations]
     if not explanations:
         raise ValueError("explanations is empty: pass at least one Explanation.")
+    panels = _panels(explanations, image)
     if titles is None:
-        several_models = len({e.model_name for e in explanations}) > 1
-        titles = [_title(e, model=several_models) for e in explanations]
+        several_models = len({e.model_name for e in explanations
+                              if hasattr(e, "model_name")}) > 1
+        titles = [_title(e, model=several_models) if title is None else title
+                  for e, (_, _, title) in zip(explanations, panels)]
     if len(titles) != len(explanations):
         raise ValueError(f"got {len(titles)} titles for {len(explanations)} explanations.")
+    if ax is not None and len(explanations) > 1:
+        raise ParameterError(f"ax= takes one panel but {len(explanations)} explanations were "
+                             "given; leave ax=None.")
     ncols = min(check_int(ncols, "ncols"), len(explanations))
     nrows = -(-len(explanations) // ncols)
-    fig = _figure((3.2 * ncols + 0.8, 3.3 * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    if ax is None:
+        fig = _figure((3.2 * ncols + 0.8, 3.3 * nrows))
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+    else:
+        fig, axes = ax.figure, np.array([[ax]])
     signed = [is_signed(e) for e in explanations]
     scale = None
     if shared_scale:
         signed = [any(signed)] * len(explanations)
-        scale = _span(np.concatenate([_finite_map(e.saliency).ravel() for e in explanations]),
-                      signed[0])
-    for ax, explanation, title, sign in zip(axes.flat, explanations, titles, signed):
-        _draw_overlay(ax, explanation, alpha, cmap, title, sign, scale)
+        scale = _span(np.concatenate([_finite_map(saliency).ravel()
+                                      for saliency, _, _ in panels]), signed[0])
+    for ax, (saliency, photo, _), title, sign in zip(axes.flat, panels, titles, signed):
+        _draw_overlay(ax, photo, saliency, alpha, cmap, title, sign, scale)
     for ax in axes.flat[len(explanations):]:
         ax.set_visible(False)
     if scale is None:
@@ -378,7 +405,7 @@ def rise_masks(explanation: Explanation, *, cmap: str = "jet") -> Figure:
 
 
 # -- evaluation (Lab 6) --------------------------------------------------------------
-def curves(curve_scores: dict[str, CurveScore | Sequence[CurveScore]],
+def curves(curve_scores: dict[str, CurveScore | Sequence[CurveScore]], *,
            ax: Axes | None = None) -> Figure:
     """Insertion / deletion curves, with each curve's AUC in the legend and its area shaded.
 
@@ -615,9 +642,27 @@ def _title(explanation, model=False):
     return f"{explanation.model_name} · {title}" if model else title
 
 
-def _draw_overlay(ax, explanation, alpha, cmap, title, signed, scale=None):
-    ax.imshow(overlay_array(explanation.image, explanation.saliency, alpha=alpha, cmap=cmap,
-                            signed=signed, scale=scale))
+def _panels(items, image):
+    """(saliency, image, default title or None) per Explanation or (H, W) array; an
+    array needs ``image``."""
+    out = []
+    for item in items:
+        saliency, explanation = _saliency(item)
+        if explanation is not None:
+            out.append((saliency, explanation.image if image is None else image, None))
+        elif image is None:
+            from ._checks import ParameterError
+
+            raise ParameterError("a saliency array was given without image=: pass the photo "
+                                 "it explains, image=..., or pass the Explanation.")
+        else:
+            out.append((saliency, image, "saliency"))
+    return out
+
+
+def _draw_overlay(ax, image, saliency, alpha, cmap, title, signed, scale=None):
+    ax.imshow(overlay_array(image, saliency, alpha=alpha, cmap=cmap, signed=signed,
+                            scale=scale))
     ax.set_title(title, fontsize="medium")
     _clean(ax)
 
@@ -661,11 +706,11 @@ def _span(values, signed):
 
 
 def _scaled(values, low, high, signed):
-    """``values`` mapped linearly from [low, high] to [0, 1], clipped. A scale of zero
-    width carries no ranking: 0 (the bottom colour), or 0.5 (zero's colour) if signed."""
-    if high - low <= 0:
-        return np.full_like(values, 0.5 if signed else 0.0)
-    return np.clip((values - low) / (high - low), 0, 1)
+    """``values`` on the colour scale [low, high]. A scale of zero width carries no
+    ranking: 0 (the bottom colour), or 0.5 (zero's colour) if signed."""
+    from ._pixels import minmax
+
+    return minmax(values, low, high, constant=0.5 if signed else 0.0)
 
 
 def _clean(ax):

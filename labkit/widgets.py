@@ -198,7 +198,7 @@ class Explorer(widgets.HBox):
                                   negative_only=choice == SUPERPIXELS[1],
                                   hide_rest=c["hide_rest"].value, ax=right)
         else:
-            plots.heatmap(e, right, cmap=cmap)
+            plots.heatmap(e, ax=right, cmap=cmap)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72)
         self.view.value = buffer.getvalue()

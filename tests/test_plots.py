@@ -102,8 +102,42 @@ def test_drawing_into_given_axes(explained):
     fig = Figure()
     left, right = fig.subplots(1, 2)
     assert plots.overlay(explained["rise"], ax=left) is fig
-    assert plots.heatmap(explained["rise"], right) is fig
+    assert plots.heatmap(explained["rise"], ax=right) is fig
     assert left.images and right.images
+
+
+def test_ax_is_keyword_only_and_every_map_plot_takes_an_array(explained):
+    import inspect
+
+    for name in plots.__all__:
+        fn = getattr(plots, name)
+        if callable(fn) and "ax" in inspect.signature(fn).parameters:
+            assert inspect.signature(fn).parameters["ax"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert "ax" in inspect.signature(plots.show).parameters
+    e = explained["rise"]
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    assert plots.show(e, ax=left) is fig and plots.overlay(e.saliency, image=e.image, ax=right)
+    np.testing.assert_array_equal(left.images[0].get_array(), right.images[0].get_array())
+    assert right.get_title() == "saliency"
+    mixed = plots.show([e, e.saliency], image=e.image)
+    assert [ax.get_title() == "saliency" for ax in _images_axes(mixed)] == [False, True]
+    with pytest.raises(ValueError, match="without image="):
+        plots.overlay(e.saliency)
+    with pytest.raises(ValueError, match="ax= takes one panel but 2 explanations"):
+        plots.show([e, e], ax=left)
+
+
+def test_one_minmax_rule_for_plots_and_metrics():
+    from labkit._pixels import minmax
+
+    values = np.array([[1.0, 3.0], [2.0, 5.0]], np.float32)
+    np.testing.assert_array_equal(minmax(values), plots.normalize(values))
+    np.testing.assert_allclose(minmax(values, 2.0, 4.0), [[0, 0.5], [0, 1]])
+    assert minmax(values).dtype == np.float32 and minmax(np.eye(2, dtype=int)).dtype == float
+    np.testing.assert_array_equal(minmax(np.full((2, 2), 3.0)), np.zeros((2, 2)))
+    np.testing.assert_array_equal(minmax(np.zeros((2, 2)), 0, 0, constant=0.5),
+                                  np.full((2, 2), 0.5))
 
 
 def test_lime_boundaries_colours_by_sign():

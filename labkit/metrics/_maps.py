@@ -1,4 +1,5 @@
-"""Checks and the one normalisation shared by every metric that reads a 2-D map."""
+"""Checks shared by every metric that reads a 2-D map (the min-max scaling is
+:func:`labkit._pixels.minmax`, shared with the plots)."""
 import warnings
 
 import numpy as np
@@ -63,12 +64,6 @@ def is_constant(values, name, stacklevel=3):
                   "above another, so the metric is undefined and returns nan.",
                   ConstantMapWarning, stacklevel=stacklevel)
     return True
-
-
-def minmax(values):
-    """Rescale a non-constant map linearly to [0, 1]: ``(x - min) / (max - min)``."""
-    lo, hi = values.min(), values.max()
-    return (values - lo) / (hi - lo)
 
 
 def descending_order(saliency):

@@ -28,7 +28,8 @@ from skimage.metrics import structural_similarity
 from skimage.transform import resize as _resize
 
 from .._checks import check_fraction, check_int
-from ._maps import ConstantMapWarning, as_map, as_mask, descending_order, is_constant, minmax
+from .._pixels import minmax
+from ._maps import ConstantMapWarning, as_map, as_mask, descending_order, is_constant
 
 __all__ = ["ConstantMapWarning", "iou", "pcc", "pointing_game", "ssim"]
 
