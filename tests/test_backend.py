@@ -82,8 +82,14 @@ def test_masked_bad_input_is_one_clear_sentence(labkit_cache):
         model.predict_masked(image, np.ones((0, 32, 32)), 0)
     with pytest.raises(ValueError, match=r"image must have shape \(H, W, 3\)"):
         model.predict_masked(image[None], np.ones((2, 32, 32)), 0)
-    with pytest.raises(ValueError, match="fill must be an image of shape"):
+    with pytest.raises(ValueError, match="baseline must be an image of shape"):
         model.predict_masked(image, np.ones((2, 32, 32)), np.zeros((16, 16, 3)))
+    with pytest.raises(ValueError, match="predict_masked needs baseline"):
+        model.predict_masked(image, np.ones((2, 32, 32)))
+    with pytest.warns(DeprecationWarning, match="predict_masked: fill is now called baseline"):
+        old = model.predict_masked(image, np.ones((2, 32, 32)), fill=7)
+    np.testing.assert_array_equal(old, model.predict_masked(image, np.ones((2, 32, 32)),
+                                                            baseline=7))
     with pytest.raises(ValueError, match="output must be"):
         model.predict_masked(image, np.ones((2, 32, 32)), 0, output="logits")
 

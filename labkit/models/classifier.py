@@ -199,11 +199,11 @@ class Classifier:
         _check_output(output)
         return _output(self._batched(images, self._forward, self._runtime, progress), output)
 
-    def predict_masked(self, image, masks, fill, *, output="probability"):
-        """Class probabilities (or logits) of ``masks * image + (1 - masks) * fill``.
+    def predict_masked(self, image, masks, baseline=None, *, output="probability", **old):
+        """Class probabilities (or logits) of ``masks * image + (1 - masks) * baseline``.
 
         What LIME, RISE and the insertion/deletion curves score: one image, partly
-        replaced by a fill image, once per mask. The compositing runs inside the
+        replaced by a baseline image, once per mask. The compositing runs inside the
         backend's compiled graph, so a batch of masks costs what a batch of finished
         images costs (measured in :mod:`labkit.models.backend`).
 
@@ -213,17 +213,21 @@ class Classifier:
             RGB pixels in [0, 255], uint8 or float, any size (resized after compositing,
             as :meth:`predict` resizes).
         masks : ndarray, shape (N, H, W)
-            Float in [0, 1] or bool: 1 keeps the image, 0 shows the fill, values in
+            Float in [0, 1] or bool: 1 keeps the image, 0 shows the baseline, values in
             between blend the two.
-        fill : ndarray or float
+        baseline : ndarray or float
             What masked pixels show, in pixel space [0, 255]: an image (H, W, 3), an RGB
-            colour (3,) or a grey level.
+            colour (3,) or a grey level. Required; ``fill`` is its deprecated old name.
         output : {"probability", "logit"}
 
         Returns
         -------
         ndarray, shape (N, C), float32
         """
+        baseline = renamed_keyword(baseline, old, {"fill": "baseline"}, "predict_masked")
+        if baseline is None:
+            raise ParameterError("predict_masked needs baseline: what hidden pixels show, an "
+                                 "image, an RGB colour or a grey level in [0, 255].")
         image = np.asarray(image, dtype=np.float32)
         masks = np.asarray(masks)
         if image.ndim != 3 or image.shape[-1] != 3:
@@ -232,10 +236,10 @@ class Classifier:
             raise ValueError(f"masks must have shape (N, {image.shape[0]}, {image.shape[1]}) "
                              f"with N >= 1 for this image, got {masks.shape}.")
         try:
-            fill = np.broadcast_to(np.asarray(fill, dtype=np.float32), image.shape)
+            fill = np.broadcast_to(np.asarray(baseline, dtype=np.float32), image.shape)
         except ValueError:
-            raise ValueError(f"fill must be an image of shape {image.shape}, an RGB colour "
-                             f"or a grey level, got shape {np.shape(fill)}.") from None
+            raise ValueError(f"baseline must be an image of shape {image.shape}, an RGB colour "
+                             f"or a grey level, got shape {np.shape(baseline)}.") from None
         _check_output(output)
         fill = np.ascontiguousarray(fill)
         logits = self._batched(masks, lambda m: self._forward_masked(image, m, fill),
