@@ -121,6 +121,11 @@ def test_old_names_warn_and_still_work(lite0, elephant):
         labkit.explain(lite0, elephant, "lime", num_samples=16, hide_color=0, baseline=0)
     with pytest.warns(DeprecationWarning, match="label is now called target"):
         labkit.lime_mask(new, label=new.target)
+    with pytest.raises(ParameterError, match="not both target and its old name label"):
+        labkit.lime_mask(new, label=new.target, target=new.target)
+    with pytest.warns(DeprecationWarning, match="hide_color_pixels is now called baseline_pix"):
+        grey = labkit.explainers.hide_color_pixels(7, elephant)
+    np.testing.assert_array_equal(grey, labkit.explainers.baseline_pixels(7, elephant))
 
 
 def test_laptop_limits_are_lifted_on_purpose(lite0, elephant):

@@ -33,7 +33,7 @@ from .._checks import ParameterError, check_image, check_seed, renamed
 from .._pixels import baseline_pixels
 from .._work import track
 from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
-from .base import Explanation, hide_color_pixels, load_explanation
+from .base import Explanation, load_explanation
 from .fem import FEM
 from .gradcam import GRADCAM
 from .gradcam_plus_plus import GRADCAM_PLUS_PLUS
@@ -58,6 +58,15 @@ register(GRADCAM_PLUS_PLUS)
 
 #: Old parameter names, still accepted for one release with a DeprecationWarning.
 RENAMED = {"hide_color": "baseline"}
+
+
+def hide_color_pixels(*args, **kwargs):
+    """Deprecated old name of :func:`baseline_pixels`."""
+    import warnings
+
+    warnings.warn("hide_color_pixels is now called baseline_pixels; hide_color_pixels will be "
+                  "removed in the next release.", DeprecationWarning, stacklevel=2)
+    return baseline_pixels(*args, **kwargs)
 
 
 def explain(model: Classifier, image: np.ndarray, method: str, *, target: int | str | None = None,

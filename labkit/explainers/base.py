@@ -1,16 +1,10 @@
 """The minimal base every explainer shares: the `Explanation` it returns. Methods import
 this module; it imports none of them. Progress reporting, the thread budget and the
 baseline image live lower (``labkit._work``, ``labkit._pixels``), as the metrics and plots
-use them too; they are re-exported here so that a method file needs one import."""
+use them too: method files import them from there."""
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-
-from .._pixels import baseline_pixels
-from .._work import one_blas_thread, track
-
-#: The old name of :func:`baseline_pixels`, kept for method files written against it.
-hide_color_pixels = baseline_pixels
 
 
 @dataclass(frozen=True)
@@ -138,5 +132,4 @@ def same(a, b):
     return bool(a == b)
 
 
-__all__ = ["Explanation", "baseline_pixels", "hide_color_pixels", "load_explanation",
-           "one_blas_thread", "same", "track"]
+__all__ = ["Explanation", "load_explanation", "same"]
