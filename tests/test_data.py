@@ -17,9 +17,11 @@ from labkit.data import (
     load_benchmark,
     load_folder,
     load_image,
+    load_photo_benchmark,
     load_saliency_dataset,
     make_benchmark,
     sample_image,
+    split,
 )
 from labkit.data.benchmark import OBJECTS, SHORTCUT
 from labkit.data.images import Fit, resize_image
@@ -465,3 +467,49 @@ def test_benchmark_objects_are_recognised(mobilenet, tmp_path):
     hits = [mobilenet.class_names[int(p.argmax())] in data.info["imagenet_classes"][i.class_name]
             for p, i in zip(probabilities, data)]
     assert np.mean(hits) >= 0.7  # 0.83 at the time of writing; motorcycles are the hardest
+
+
+# -- split -----------------------------------------------------------------------------
+def test_split_every_second_item_of_each_class_without_shuffle():
+    data = load_photo_benchmark(size=64)
+    train, test = split(data, shuffle=False)
+    # What Lab 6 did by hand: the 1st, 3rd, ... photo of each class trains.
+    by_hand = np.sort(np.concatenate([np.flatnonzero(data.labels == c)[::2]
+                                      for c in range(len(data.class_names))]))
+    assert [item.image_path for item in train] == [data[i].image_path for i in by_hand]
+    assert len(train) + len(test) == len(data)
+    assert not {i.image_path for i in train} & {i.image_path for i in test}
+    assert test.class_names == data.class_names and test.images.shape[1:] == (64, 64, 3)
+    counts = np.bincount(data.labels)
+    np.testing.assert_array_equal(np.bincount(test.labels, minlength=len(counts)), counts // 2)
+
+
+def test_split_seeds_strata_and_label_sequences():
+    labels = np.repeat([0, 1, 2], [10, 20, 30])
+    train, test = split(labels, test_size=0.3, seed=1)
+    np.testing.assert_array_equal(np.bincount(labels[test]), [3, 6, 9])  # exact fractions
+    assert np.array_equal(split(labels, test_size=0.3, seed=1)[1], test)
+    assert not np.array_equal(split(labels, test_size=0.3, seed=2)[1], test)
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(60))
+    _, pooled = split(labels, test_size=0.25, stratify=False, shuffle=False)
+    np.testing.assert_array_equal(pooled, np.arange(3, 60, 4))
+    with pytest.raises(ValueError, match="test_size must lie in the open interval"):
+        split(labels, test_size=1.5)
+    with pytest.raises(ValueError, match="leaves no test item in any class"):
+        split([0, 1, 2], test_size=0.5)
+    with pytest.raises(ValueError, match="data must be a labkit dataset or a sequence"):
+        split(["cat", "dog"])
+
+
+def test_split_folder_dataset(tmp_path):
+    for cls, n in (("cats", 4), ("dogs", 2)):
+        (tmp_path / cls).mkdir()
+        for i in range(n):
+            Image.new("RGB", (20, 20), (40 * i, 0, 0)).save(tmp_path / cls / f"{i}.png")
+    data = load_folder(tmp_path, size=16)
+    train, test = split(data, seed=0)
+    assert isinstance(test, type(data)) and len(train) == 3 and len(test) == 3
+    assert sorted(test.labels) == [0, 0, 1]
+    for part in (train, test):
+        for image, path in zip(part.images, part.paths):
+            np.testing.assert_array_equal(image, data.images[data.paths.index(path)])

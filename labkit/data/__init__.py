@@ -20,9 +20,10 @@ from .saliency import (
     read_fixations,
 )
 from .samples import SAMPLES, list_samples, sample_image
+from .split import split
 
 __all__ = ["SAMPLES", "CourseImages", "FolderDataset", "SaliencyDataset", "SaliencyItem",
            "course_images", "data_home", "fixations_to_density", "list_samples",
            "load_benchmark", "load_folder", "load_image", "load_photo_benchmark",
            "load_saliency_dataset", "make_benchmark", "photo_benchmark_root", "read_density",
-           "read_fixations", "sample_image"]
+           "read_fixations", "sample_image", "split"]
