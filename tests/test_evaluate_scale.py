@@ -96,6 +96,38 @@ def test_an_interrupted_run_resumes_with_only_the_missing_pairs(model, data, tmp
     pd.testing.assert_frame_equal(again, resumed)
 
 
+def test_curves_come_back_from_a_store_for_computed_and_resumed_pairs(model, data, tmp_path,
+                                                                     monkeypatch):
+    metrics = ("iou", "deletion", "insertion")
+    _, whole = _run(model, data, metrics=metrics, return_curves=True)
+    store = tmp_path / "results.parquet"
+    calls = _count_explanations(monkeypatch, fail_after=3)
+    with pytest.raises(Killed):
+        _run(model, data, metrics=metrics, store=store)
+    calls = _count_explanations(monkeypatch)
+    table, curves = _run(model, data, metrics=metrics, store=store, return_curves=True)
+    assert calls == ["rise", "gradcam", "rise"]  # the stored pairs' curves are read back
+    assert sorted(curves) == sorted(whole) and len(curves) == 3 * 2 * 2
+    for key, curve in whole.items():
+        got = curves[key]
+        assert (got.metric, got.target, got.higher_is_better) == \
+            (curve.metric, curve.target, curve.higher_is_better)
+        np.testing.assert_array_equal(got.fractions, curve.fractions)
+        np.testing.assert_allclose(got.scores, curve.scores, atol=1e-6)
+        row = table[(table.image == key[0]) & (table.method == key[1]) & (table.metric == key[2])]
+        assert row.value.item() == got.auc
+    # A store written without curve files (an older labkit) recomputes only for curves.
+    for path in (store / "_curves").glob("*-*.npz"):
+        if path.name.startswith(next(iter(table.attrs["settings"].values()))):
+            path.unlink()
+    calls = _count_explanations(monkeypatch)
+    _, again = _run(model, data, metrics=metrics, store=store, return_curves=True)
+    assert sorted(calls) == ["gradcam"] * 3 and sorted(again) == sorted(whole)
+    calls = _count_explanations(monkeypatch)
+    _run(model, data, metrics=metrics, store=store)  # without curves: nothing to recompute
+    assert calls == []
+
+
 def test_other_settings_write_a_new_row_set_beside_the_old(model, data, tmp_path, monkeypatch):
     store = tmp_path / "results.parquet"
     first = _run(model, data, store=store)
@@ -143,9 +175,8 @@ def test_store_argument_checks(model, data, tmp_path):
     (foreign / "thesis.tex").write_text("precious")
     with pytest.raises(ValueError, match="is not empty and is no labkit store"):
         _run(model, data, store=foreign)
-    with pytest.raises(ValueError, match="return_explanations and return_curves are not "
-                                         "available with store="):
-        _run(model, data, store=tmp_path / "s", return_curves=True)
+    with pytest.raises(ValueError, match="return_explanations is not available with store="):
+        _run(model, data, store=tmp_path / "s", return_explanations=True)
     with pytest.raises(ValueError, match="all integers or all strings"):
         _run(model, data, store=tmp_path / "s", image_ids=[1, "b", 3.5])
     _run(model, data, store=tmp_path / "s")

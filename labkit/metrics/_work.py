@@ -28,13 +28,13 @@ class Unit(NamedTuple):
     truths: dict             # needs ("ground_truths", "masks", "model") -> array or None
     metrics: tuple           # (name, Metric, params) triples
     model: str | None     # registered name or saved-model path; None: in-process only
-    keep: bool               # return the Explanation and curves too
+    keep: bool               # return the Explanation too
 
 
 class Result(NamedTuple):
     rows: list               # (metric, value, model name, seconds) per metric
     explanation: object      # Explanation or None
-    curves: dict             # metric -> CurveScore
+    curves: dict             # metric -> CurveScore (small: always returned, a store keeps them)
 
 
 def unit_seed(seed, image_id, method):
@@ -73,7 +73,7 @@ def run(model, unit):
         if curve is not None:
             curves[name] = curve
         rows.append((name, value, model.name, explanation.seconds))
-    return Result(rows, explanation if unit.keep else None, curves if unit.keep else {})
+    return Result(rows, explanation if unit.keep else None, curves)
 
 
 _MODELS = {}  # per worker process: model reference -> Classifier, loaded once

@@ -128,10 +128,12 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
         executor, print the dashboard's address).
     return_explanations : bool
         Also return ``{(image_id, method): Explanation}``, for plots. Not with ``store``
-        (resumed pairs have only their scores).
+        (resumed pairs have only their scores; see ``keep_maps``).
     return_curves : bool
-        Also return ``{(image_id, method, metric): CurveScore}`` for insertion and
-        deletion, for plotting the curves without recomputing them. Not with ``store``.
+        Also return ``{(image_id, method, metric): CurveScore}`` for the curve metrics
+        (insertion, deletion, ROAD), for plotting the curves without recomputing them.
+        With ``store``, resumed pairs give the curves the store kept (pairs stored by a
+        labkit that kept no curves are computed again).
     store : str or path-like, optional
         A folder that keeps every (image, method) pair's rows as a Parquet file the
         moment they are computed (see :mod:`labkit.metrics.store`;
@@ -199,10 +201,10 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
     if keep_maps and store is None:
         raise ValueError("keep_maps=True keeps the maps in the store: pass store= too (or "
                          "return_explanations=True to get them without a store).")
-    if store is not None and (return_explanations or return_curves):
-        raise ValueError("return_explanations and return_curves are not available with store=: "
-                         "resumed pairs keep only their scores; explain the images you want to "
-                         "plot with labkit.explain, or evaluate without a store.")
+    if store is not None and return_explanations:
+        raise ValueError("return_explanations is not available with store=: resumed pairs keep "
+                         "only their scores; pass keep_maps=True and read the maps with "
+                         "labkit.metrics.load_maps(store), or evaluate without a store.")
     model, reference = model_reference(model)
     if executor is not None:
         check_executor(executor)
@@ -210,15 +212,15 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
 
     needs = sorted({METRICS[m].needs for m in metrics})
     scoring = tuple((m, metric_params[m]) for m in metrics)
-    keep = return_explanations or return_curves
     with_specs = tuple((m, METRICS[m], p) for m, p in scoring)
     units = [Unit(i, ids[i], method, method_params[method], unit_seed(seed, ids[i], method),
                   images[i], {n: truths[n][i] for n in needs}, with_specs, reference,
-                  keep or keep_maps)
+                  return_explanations or keep_maps)
              for i in range(len(images)) for method in methods]
     results, saved = {}, None
     if store is not None:
-        saved = _open_store(store, model, units, methods, scoring, seed, keep_maps)
+        saved = _open_store(store, model, units, methods, scoring, seed, keep_maps,
+                            return_curves)
         results = dict(saved.done)
     todo = [u for u in units if (u.position, u.method) not in results]
 
@@ -240,8 +242,8 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
     for unit in units:
         result = results[unit.position, unit.method]
         rows += [(unit.image_id, unit.method) + tuple(row) for row in result.rows]
-        if keep:
-            explanations[unit.image_id, unit.method] = result.explanation
+        explanations[unit.image_id, unit.method] = result.explanation
+        if return_curves:
             curves.update({(unit.image_id, unit.method, name): curve
                            for name, curve in result.curves.items()})
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -425,6 +427,9 @@ class _OpenStore(NamedTuple):
         if self.keep_maps:  # before the rows: rows on disk mean the unit is complete
             self.store.write_map(self.settings[unit.method], _stored_label(unit.image_id),
                                  result.explanation)
+        if result.curves:
+            self.store.write_curves(self.settings[unit.method], _stored_label(unit.image_id),
+                                    result.curves)
         self.store.write(self.settings[unit.method], _stored_label(unit.image_id), [
             dict(image=_stored_label(unit.image_id), method=unit.method, metric=metric,
                  value=value, model=name, seconds=seconds, settings=self.settings[unit.method],
@@ -432,7 +437,7 @@ class _OpenStore(NamedTuple):
             for metric, value, name, seconds in result.rows])
 
 
-def _open_store(path, model, units, methods, scoring, seed, keep_maps):
+def _open_store(path, model, units, methods, scoring, seed, keep_maps, return_curves):
 
     labels = [u.image_id for u in units]
     if all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in labels):
@@ -457,11 +462,15 @@ def _open_store(path, model, units, methods, scoring, seed, keep_maps):
     for u in units:
         label = _stored_label(u.image_id)
         rows = store.read(settings[u.method], label, u.method, data[u.position])
-        if keep_maps and not store.map_file(settings[u.method], label).is_file():
-            continue  # computed without its map: explained again to keep it
-        if rows is not None:
-            done[u.position, u.method] = Result(
-                [(r["metric"], r["value"], r["model"], r["seconds"]) for r in rows], None, {})
+        if rows is None or (keep_maps and not store.map_file(settings[u.method], label).is_file()):
+            continue  # not computed, or computed without its map: explained again to keep it
+        curves = {}
+        if return_curves and any(m.needs == "model" for _, m, _ in u.metrics):
+            curves = store.read_curves(settings[u.method], label)
+            if curves is None:
+                continue  # stored without its curves: computed again to return them
+        done[u.position, u.method] = Result(
+            [(r["metric"], r["value"], r["model"], r["seconds"]) for r in rows], None, curves)
     return _OpenStore(store, settings, data, done, keep_maps)
 
 

@@ -21,6 +21,12 @@ metadata (class, probability, parameters, seed, model weights hash), not the met
 by-products (``extras``: RISE's example masks alone weigh four maps). :func:`load_maps`
 reads them back for plots and for re-scoring with other metrics, with no explainer
 run. Parquet readers skip the ``_maps`` folder; stores without it open as before.
+
+The curves of the curve metrics (insertion, deletion, ROAD: a few dozen numbers each)
+are kept in ``_curves/<rows file name>.npz``, written before the rows too, so that
+``evaluate(..., store=..., return_curves=True)`` gives back the curves of resumed units
+without recomputing them. Units stored without that file (by a labkit that did not keep
+curves) are recomputed when curves are asked for.
 """
 import hashlib
 import json
@@ -34,6 +40,7 @@ import numpy as np
 FORMAT = 1
 MARKER = "_labkit_store.json"
 MAPS = "_maps"
+CURVES = "_curves"
 STORE_COLUMNS = ["image", "method", "metric", "value", "model", "seconds", "settings", "data"]
 
 
@@ -135,6 +142,49 @@ class Store:
         """Keep one work unit's explanation, without its by-products (``extras``)."""
         (self.path / MAPS).mkdir(exist_ok=True)
         replace(explanation, extras={}).save(self.map_file(settings, image))
+
+    def curve_file(self, settings, image):
+        """Where the curves of one work unit are kept."""
+        return self.path / CURVES / self.file(settings, image).with_suffix(".npz").name
+
+    def write_curves(self, settings, image, curves):
+        """Keep one work unit's curves, ``{metric name: CurveScore}``, atomically."""
+        (self.path / CURVES).mkdir(exist_ok=True)
+        arrays = {}
+        for name, c in curves.items():
+            arrays.update({f"{name}/fractions": c.fractions, f"{name}/scores": c.scores,
+                           f"{name}/auc": np.float64(c.auc), f"{name}/metric": np.str_(c.metric),
+                           f"{name}/target": np.int64(c.target),
+                           f"{name}/higher_is_better": np.bool_(c.higher_is_better)})
+        target = self.curve_file(settings, image)
+        temporary = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(temporary, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(temporary, target)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
+
+    def read_curves(self, settings, image):
+        """One work unit's curves as ``{metric name: CurveScore}``, or None if not kept."""
+        from .fidelity import CurveScore
+
+        path = self.curve_file(settings, image)
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as f:
+            names = dict.fromkeys(key.rsplit("/", 1)[0] for key in f.files)
+            curves = {}
+            for name in names:
+                fractions, scores = f[f"{name}/fractions"], f[f"{name}/scores"]
+                fractions.setflags(write=False)
+                scores.setflags(write=False)
+                curves[name] = CurveScore(
+                    auc=float(f[f"{name}/auc"]), fractions=fractions, scores=scores,
+                    metric=str(f[f"{name}/metric"]), target=int(f[f"{name}/target"]),
+                    higher_is_better=bool(f[f"{name}/higher_is_better"]))
+        return curves
 
     def maps(self, settings=None):
         """The kept explanations as ``{(image, method): Explanation}``; see :func:`load_maps`."""
