@@ -9,7 +9,14 @@ Quick start::
     labkit.plots.show(explanation)
 """
 from ._version import __version__ as __version__
-from .explainers import Explanation, explain, lime_mask, list_methods, load_explanation
+from .explainers import (
+    Explanation,
+    explain,
+    explain_settings,
+    lime_mask,
+    list_methods,
+    load_explanation,
+)
 from .models import Classifier, list_models, load_model
 
 
@@ -24,5 +31,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
-__all__ = ["Classifier", "Explanation", "explain", "list_methods", "list_models", "lime_mask",
-           "load_explanation", "load_model", "load_image", "sample_image", "list_samples"]
+__all__ = ["Classifier", "Explanation", "explain", "explain_settings", "list_methods",
+           "list_models", "lime_mask", "load_explanation", "load_model", "load_image",
+           "sample_image", "list_samples"]

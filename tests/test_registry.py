@@ -128,7 +128,25 @@ def test_old_names_warn_and_still_work(lite0, elephant):
     np.testing.assert_array_equal(grey, labkit.explainers.baseline_pixels(7, elephant))
 
 
-def test_laptop_limits_are_lifted_on_purpose(lite0, elephant):
+def test_explain_settings_is_explain_once_per_setting(lite0, elephant):
+    settings = {"coarse": dict(grid_size=4), "fine": dict(grid_size=8, p1=0.3)}
+    calls = []
+    got = labkit.explain_settings(lite0, elephant, "rise", settings, target="African elephant",
+                                  seed=3, num_masks=32, progress=lambda *a: calls.append(a))
+    assert list(got) == ["coarse", "fine"] and calls == [(0, 2), (1, 2), (2, 2)]
+    for name, params in settings.items():
+        alone = labkit.explain(lite0, elephant, "rise", target="African elephant", seed=3,
+                               num_masks=32, **params)
+        np.testing.assert_array_equal(got[name].saliency, alone.saliency)
+        assert got[name].params == alone.params
+    with pytest.raises(ParameterError, match="grid_size"):  # checked before anything runs
+        labkit.explain_settings(lite0, elephant, "rise", {"ok": {}, "bad": dict(grid_size=0)},
+                                progress=lambda *a: pytest.fail("ran before checking"))
+    with pytest.raises(ParameterError, match="settings must be a non-empty dict"):
+        labkit.explain_settings(lite0, elephant, "rise", [dict(grid_size=4)])
+
+
+
     with pytest.raises(ParameterError, match="allow_slow=True"):
         labkit.explain(lite0, elephant, "rise", num_masks=9000)
     record = get_explainer("rise")

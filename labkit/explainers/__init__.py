@@ -129,7 +129,46 @@ def explain(model: Classifier, image: np.ndarray, method: str, *, target: int | 
     )
 
 
+def explain_settings(model: Classifier, image: np.ndarray, method: str, settings: dict, *,
+                     target: int | str | None = None, seed: int | None = 0,
+                     progress: bool | Callable[[int, int], object] = False,
+                     **common) -> dict[str, Explanation]:
+    """One method on one image under several settings, to compare them.
+
+    ``explain(model, image, method, target=target, seed=seed, **common, **params)`` for
+    each ``params`` in ``settings``; every setting is checked before the first runs.
+
+    Parameters
+    ----------
+    model, image, method, target, seed
+        As in :func:`explain`; the same for every setting (the same seed, so settings
+        differ by their parameters only).
+    settings : dict name -> dict
+        The method's parameters of each setting, e.g. ``{"SLIC 50": dict(n_segments=50),
+        "SLIC 20": dict(n_segments=20)}``; they override ``common``.
+    progress : bool or callable
+        True: a bar over the settings; a callable gets ``progress(done, total)``.
+    **common
+        Parameters shared by every setting.
+
+    Returns
+    -------
+    dict name -> Explanation
+        In the order of ``settings``.
+    """
+    if not isinstance(settings, dict) or not settings or \
+            not all(isinstance(p, dict) for p in settings.values()):
+        raise ParameterError(f"settings must be a non-empty dict name -> dict of {method} "
+                             f"parameters, got {type(settings).__name__}; e.g. "
+                             "{'fine': dict(num_samples=500)}.")
+    record = get_explainer(method)
+    for params in settings.values():
+        record.check_params(renamed({**common, **params}, RENAMED, method))
+    return {name: explain(model, image, method, target=target, seed=seed, **{**common, **params})
+            for name, params in track(list(settings.items()), progress, f"{method} settings")}
+
+
 __all__ = ["Explainer", "Explanation", "ExplanationFileError", "Param", "ParameterError",
-           "RENAMED", "baseline_pixels", "explain", "get_explainer", "hide_color_pixels",
-           "lime_mask", "list_methods", "load_explanation", "register", "segment", "track",
-           "unregister"]
+           "RENAMED", "baseline_pixels", "explain", "explain_settings", "get_explainer",
+           "hide_color_pixels", "lime_mask", "list_methods", "load_explanation", "register",
+           "segment", "track", "unregister"]
