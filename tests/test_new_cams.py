@@ -192,7 +192,7 @@ def test_explorers_offer_the_new_methods(lite0, small):
     for method in ("scorecam", "gradcam_plus_plus"):
         ex = widgets.explorer(method, models=[lite0], images=small)
         assert "layer" in ex.controls and "seed" not in ex.controls
-        assert ex.controls["layer"].value == lite0.target_layer
+        assert ex.controls["layer"].value == lite0.layer
     ex.controls["layer"].value = "block7a_project_bn"
     ex.run_button.click()
     assert ex.explanation.method == "gradcam_plus_plus"

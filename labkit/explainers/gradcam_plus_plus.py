@@ -59,7 +59,7 @@ def gradcam_plus_plus(model, pixels, target, *, seed=0, progress=False, layer=No
     ----------
     layer : str, optional
         Name of a convolutional layer (nested models are searched too); default the
-        model's ``target_layer``, the last convolutional block.
+        model's ``layer``, the last convolutional block.
 
     Extras
     ------

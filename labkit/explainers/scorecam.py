@@ -49,7 +49,7 @@ def scorecam(model, pixels, target, *, seed=0, progress=False, layer=None,
     Parameters
     ----------
     layer : str, optional
-        A convolutional layer; default the model's ``target_layer``, the last
+        A convolutional layer; default the model's ``layer``, the last
         convolutional block (1280 channels for EfficientNet-Lite0, of which 450 to 900
         are active on the photos shipped with labkit: a few seconds on OpenVINO).
     baseline : float or (r, g, b) in [0, 255]
