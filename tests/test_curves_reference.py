@@ -9,8 +9,8 @@ from labkit._tf import keras
 from labkit.explainers import ParameterError
 from labkit.metrics import baseline_image, deletion, insertion, rise_blur_kernel
 from labkit.models.efficientnet_lite import preprocess as preprocess_lite
-from labkit.models.registry import preprocess_caffe, preprocess_tf
 from labkit.models.preprocessing import preprocess_none, preprocess_torch
+from labkit.models.registry import preprocess_caffe, preprocess_tf
 
 # -- a numpy transcription of eclique/RISE evaluation.py (torch -> numpy, NCHW) ---------
 HW = 224 * 224  # image area
