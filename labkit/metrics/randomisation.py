@@ -18,10 +18,12 @@ is constant (zero everywhere, say) ranks no pixel, so its similarity is ``nan`` 
 :class:`ConstantMapWarning`.
 
 labkit implements both tests itself rather than calling Quantus's ``MPRT`` and
-``RandomLogit``: those take a Keras 2 model and an ``explain_func`` of their own, and
-re-explain on TensorFlow; labkit's explainers, Classifiers and OpenVINO path are reused
-here, and the caller's model is never touched (the randomised copy is a separate Keras
-model). The definitions follow Quantus's where Quantus chose, except where stated.
+``RandomLogit``: those take a Keras 2 model and an ``explain_func`` of their own. Here
+labkit's registered explainers run with their checked parameters, the trained model's maps
+on its own backend (OpenVINO for forward-only methods), the randomised copy's on TensorFlow
+(a separate Keras model: the caller's is never touched, and converting every randomised
+copy to OpenVINO would cost more than it saves). The definitions follow Quantus's where
+Quantus chose, except where stated.
 
 References
 ----------
