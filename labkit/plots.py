@@ -458,7 +458,7 @@ def randomisation(curves: dict[str, RandomisationCurve | Sequence[RandomisationC
     if not curves:
         raise ValueError("curves is empty: pass {label: RandomisationCurve}.")
     if ax is None:
-        fig = _figure((7.5, 4.2))
+        fig = _figure((9.0, 4.2))  # the legend stands beside the axes
         ax = fig.add_subplot()
     else:
         fig = ax.figure
