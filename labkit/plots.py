@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .explainers import Explanation
-    from .metrics import CurveScore
+    from .metrics import CurveScore, RandomisationCurve
 
 #: Colour map of maps without negative values (they rank pixels).
 SEQUENTIAL = "jet"
@@ -463,6 +463,114 @@ def curves(curve_scores: dict[str, CurveScore | Sequence[CurveScore]], *,
     return fig
 
 
+def randomisation(curves: dict[str, RandomisationCurve | Sequence[RandomisationCurve]],
+                  ax: Axes | None = None) -> Figure:
+    """Cascading randomisation curves (``labkit.metrics.model_randomisation``) on one axes.
+
+    Each curve is the similarity of the map to the trained model's map as more and more
+    blocks of the model are randomised, from the output down; the x axis is labelled with
+    the blocks. A method that passes the sanity check falls towards 0 (or below) early.
+
+    Parameters
+    ----------
+    curves : dict label -> RandomisationCurve or list of RandomisationCurve
+        A list (several images) is drawn as its mean curve, with the area (the score,
+        lower is better) as mean ± std in the legend.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Figure
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {label: RandomisationCurve}.")
+    if ax is None:
+        fig = _figure((9.0, 4.2))  # the legend stands beside the axes
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    first = None
+    for label, runs in curves.items():
+        runs = list(runs) if isinstance(runs, (list, tuple)) else [runs]
+        if any(getattr(r, "metric", None) != "model_randomisation" for r in runs):
+            raise ValueError(f"{label!r}: expected curves from "
+                             "labkit.metrics.model_randomisation.")
+        first = first or runs[0]
+        if any(not np.array_equal(r.fractions, first.fractions) for r in runs):
+            raise ValueError(f"the curves of {label!r} randomise different blocks; compute "
+                             "them with the same model and steps.")
+        mean = np.mean([np.asarray(r.scores, dtype=float) for r in runs], axis=0)
+        aucs = [float(r.auc) for r in runs]
+        auc = f"{aucs[0]:.2f}" if len(aucs) == 1 else f"{np.mean(aucs):.2f} ± {np.std(aucs):.2f}"
+        ax.plot(first.fractions, mean, marker="o", markersize=3, label=f"{label} (area {auc})")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(first.fractions, ["trained"] + list(first.blocks[1:]), rotation=60,
+                  fontsize="small", ha="right")
+    ax.set(xlabel="randomised from the output down to block", xlim=(0, 1), ylim=(-1, 1.05),
+           ylabel=f"similarity to the trained map ({first.similarity})",
+           title=f"cascading randomisation ({_direction(False)})")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def randomisation_maps(curves: dict[str, RandomisationCurve], image: np.ndarray, *,
+                       clip: float | None = None, alpha: float = 0.5,
+                       cmap: str | None = None) -> Figure:
+    """The maps behind cascading randomisation curves: one row per method, one column per step.
+
+    Adebayo et al.'s figure: left, the trained model's map; to the right, the map after
+    randomising the model from the output down to the block named above the column. Under
+    each map, its similarity to the trained model's map (the curve's value). Each map is
+    scaled on its own, as in :func:`show`.
+
+    Parameters
+    ----------
+    curves : dict label -> RandomisationCurve
+        From ``labkit.metrics.model_randomisation`` on ``image``, with the same model and
+        steps.
+    image : ndarray, shape (H, W, 3)
+        The explained image.
+    clip : float in (50, 100], optional
+        Display only: clip each map to its ``100 - clip`` and ``clip`` percentiles before
+        colouring, so that the few extreme pixels of a gradient map do not leave the rest
+        dark (``clip=99``, as Google's PAIR saliency library shows gradients).
+    alpha : float in [0, 1]
+    cmap : str, optional
+        Default :data:`DIVERGING` for maps with negative values, :data:`SEQUENTIAL`
+        otherwise.
+
+    Returns
+    -------
+    Figure
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {label: RandomisationCurve}.")
+    if clip is not None and not (isinstance(clip, (int, float)) and 50 < clip <= 100):
+        raise ValueError(f"clip must be a percentile in (50, 100], e.g. 99, got {clip!r}.")
+    runs = list(curves.values())
+    if any(getattr(r, "metric", None) != "model_randomisation" for r in runs):
+        raise ValueError("expected curves from labkit.metrics.model_randomisation.")
+    if any(r.blocks != runs[0].blocks for r in runs):
+        raise ValueError("the curves randomise different blocks; compute them with the same "
+                         "model and steps.")
+    steps = len(runs[0].blocks)
+    fig = _figure((1.9 * steps + 1.2, 2.1 * len(runs)))
+    axes = fig.subplots(len(runs), steps, squeeze=False)
+    for row, (label, run) in enumerate(curves.items()):
+        for ax, saliency, value in zip(axes[row], run.maps, run.scores):
+            if clip is not None:
+                saliency = np.clip(saliency, *np.percentile(saliency, (100 - clip, clip)))
+            ax.imshow(overlay_array(image, saliency, alpha=alpha, cmap=cmap))
+            ax.set_xlabel(f"{value:.2f}", fontsize="small")
+        axes[row, 0].set_ylabel(str(label))
+    for ax, block in zip(axes[0], ("trained",) + tuple(f"↓ {b}" for b in runs[0].blocks[1:])):
+        ax.set_title(block, fontsize="small")
+    for ax in axes.flat:
+        _clean(ax)
+    return fig
+
+
 def ground_truth_grid(images: Sequence[np.ndarray] | dict[str, np.ndarray],
                       ground_truths: Sequence[np.ndarray],
                       explanations_by_method: dict[str, Sequence[Explanation | np.ndarray]], *,
@@ -727,4 +835,5 @@ def _direction(higher_is_better):
 
 __all__ = ["DIVERGING", "SEQUENTIAL", "curves", "ground_truth_grid", "heatmap", "is_signed",
            "limits", "lime_boundaries", "lime_grid", "metric_bars", "normalize", "overlay",
-           "overlay_array", "photos", "rise_masks", "show"]
+           "overlay_array", "photos", "randomisation", "randomisation_maps", "rise_masks",
+           "show"]

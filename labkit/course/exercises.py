@@ -20,6 +20,7 @@ Lab 5  :func:`check_gradcam`         ``f(activations, gradients) -> (h, w)``
        :func:`check_fem`             ``f(activations, k) -> (h, w)``
 Lab 6  :func:`check_auc`             ``f(fractions, scores) -> float``
        :func:`check_pcc`             ``f(map_a, map_b) -> float``
+       :func:`check_sparseness`      ``f(saliency) -> float``
 =============================  ==========================================================
 
 The real-model cases are computed once per process (the first check takes a few
@@ -35,7 +36,7 @@ MODEL = "efficientnet_lite0"
 PHOTO = "chelsea"
 
 __all__ = ["check_auc", "check_fem", "check_gradcam", "check_lime_kernel",
-           "check_lime_surrogate", "check_pcc", "check_rise"]
+           "check_lime_surrogate", "check_pcc", "check_rise", "check_sparseness"]
 
 
 @dataclass
@@ -145,6 +146,7 @@ _PROBES = {
     "fem": (np.ones((2, 2, 3)), 1.0),
     "auc": (np.linspace(0, 1, 3), np.ones(3)),
     "pcc": (np.eye(3), np.eye(3)),
+    "sparseness": (np.eye(3),),
 }
 
 
@@ -448,3 +450,47 @@ def check_pcc(student):
     return _verdict("PCC", student, _PROBES["pcc"], build,
                     "centre both maps, then divide their summed product by the product of "
                     "their norms.", rtol=1e-6, atol=1e-6)
+
+
+def _gini(values, ascending=True, first_rank=1):
+    """The Gini formula with the typical mistakes as switches (``values`` used as given)."""
+    ordered = np.sort(values.ravel())
+    ordered = ordered if ascending else ordered[::-1]
+    n = ordered.size
+    rank = np.arange(first_rank, first_rank + n)
+    return ((2 * rank - n - 1) * ordered).sum() / (n * ordered.sum())
+
+
+def check_sparseness(student):
+    """Check ``student(saliency)``: the Gini index of the absolute (H, W) map.
+
+    Compared with :func:`labkit.metrics.sparseness` (Chalasani et al. 2020; Quantus's
+    ``Sparseness``): ``sum_i (2i - n - 1) a_i / (n sum_i a_i)`` over the absolute values
+    sorted in ascending order, i from 1 to n.
+    """
+    def build():
+        from ..metrics import sparseness
+
+        cam, fem, _, _ = _maps()
+        rng = np.random.default_rng(5)
+        signed = rng.normal(size=(16, 16))
+        one = np.zeros((16, 16))
+        one[4, 9] = 2.0
+        maps = (("Grad-CAM map of the photo", cam.saliency.astype(np.float64)),
+                ("FEM map of the photo", fem.saliency.astype(np.float64)),
+                ("a signed 16x16 map (LIME's weights are signed)", signed),
+                ("one non-zero pixel of 256 (must be 1 - 1/256)", one),
+                ("a map equal everywhere (must be 0)", np.full((16, 16), 0.2)))
+        return [Case(label, (heat.copy(),), sparseness(heat), {
+            "use the absolute values: a strongly negative pixel is as important as a "
+            "strongly positive one.": _gini(heat),
+            "sort in ascending order (np.sort): the largest value gets the largest weight.":
+                _gini(np.abs(heat), ascending=False),
+            "the ranks i run from 1 to n, not from 0.": _gini(np.abs(heat), first_rank=0),
+            "divide by n times the sum of the values.":
+                _gini(np.abs(heat)) * heat.size}) for label, heat in maps]
+
+    return _verdict("Sparseness (Gini index)", student, _PROBES["sparseness"], build,
+                    "take absolute values, sort them in ascending order, weight the i-th "
+                    "(i from 1) by 2i - n - 1, and divide the sum by n times their total.",
+                    rtol=1e-6, atol=1e-9)

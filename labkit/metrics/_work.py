@@ -14,6 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..explainers import explain
+from .fidelity import CurveScore
+
+#: The needs of metrics that take no ground truth (see :class:`~labkit.metrics.Metric`).
+NO_TRUTH = ("model", "map", "explainer")
 
 
 class Unit(NamedTuple):
@@ -25,7 +29,7 @@ class Unit(NamedTuple):
     params: dict
     seed: int | None
     image: np.ndarray
-    truths: dict             # needs ("ground_truths", "masks", "model") -> array or None
+    truths: dict             # needs ("ground_truths", "masks", NO_TRUTH) -> array or None
     metrics: tuple           # (name, Metric, params) triples
     model: str | None     # registered name or saved-model path; None: in-process only
     keep: bool               # return the Explanation too
@@ -54,10 +58,20 @@ def label_text(image_id):
 
 
 def score_one(metric, model, image, explanation, truth, params):
-    """(value, curve or None) of one :class:`~labkit.metrics.Metric` on one explanation."""
-    if metric.needs == "model":
-        curve = metric.function(model, image, explanation, **params)
-        return float(curve.auc), curve
+    """(value, curve or None) of one :class:`~labkit.metrics.Metric` on one explanation.
+
+    An "explainer" metric re-runs the explainer with the explanation's own seed (in
+    :func:`~labkit.metrics.evaluate`, the (image, method) pair's), unless ``params`` set one.
+    """
+    if metric.needs == "map":
+        return float(metric.function(explanation, **params)), None
+    if metric.needs in NO_TRUTH:
+        if metric.needs == "explainer":
+            params = {"seed": explanation.params.get("seed"), **params}
+        result = metric.function(model, image, explanation, **params)
+        if isinstance(result, CurveScore):
+            return float(result.auc), result
+        return float(result), None
     return float(metric.function(explanation, truth, **params)), None
 
 
@@ -67,7 +81,7 @@ def run(model, unit):
     rows, curves = [], {}
     for name, metric, params in unit.metrics:
         truth = unit.truths[metric.needs]
-        if metric.needs != "model" and truth is None:
+        if metric.needs_ground_truth and truth is None:
             continue
         value, curve = score_one(metric, model, unit.image, explanation, truth, params)
         if curve is not None:

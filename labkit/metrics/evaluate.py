@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._checks import check_seed, renamed
+from .._checks import ParameterError, check_seed, renamed
 from .._version import __version__
 from ..explainers import RENAMED, get_explainer, list_methods
 from ._work import (
+    NO_TRUTH,
     Result,
     Unit,
     check_executor,
@@ -26,8 +27,11 @@ from ._work import (
     travel_reference,
     unit_seed,
 )
+from .complexity import complexity, sparseness
 from .fidelity import deletion, insertion
+from .randomisation import model_randomisation, random_logit
 from .road import road
+from .robustness import max_sensitivity
 from .similarity import iou, pcc, pointing_game, ssim
 from .store import Store, digest
 
@@ -44,13 +48,18 @@ class Metric(NamedTuple):
     Attributes
     ----------
     function : callable
-        ``function(saliency, truth, **params)`` when ``needs`` names a ground truth,
-        ``function(model, image, saliency, **params)`` when it is "model".
+        ``function(saliency, truth, **params)`` when ``needs`` names a ground truth;
+        ``function(saliency, **params)`` for "map"; ``function(model, image,
+        explanation, **params)`` for "model" and "explainer" (an "explainer" metric also
+        gets ``seed=``, the seed the explanation was made with: one per image and method).
+        A :class:`CurveScore` result is reported by its ``auc``.
     higher_is_better : bool
-    needs : {"model", "ground_truths", "masks"}
+    needs : {"model", "ground_truths", "masks", "map", "explainer"}
         What the metric compares the saliency map with: the model's behaviour (no
-        ground truth), a reference map, or a binary object mask. Named after the
-        :func:`evaluate` argument that supplies it.
+        ground truth), a reference map, a binary object mask (named after the
+        :func:`evaluate` argument that supplies them); nothing but the map itself
+        ("map": sparseness, complexity); or more maps of the same explainer, on noisy
+        images, a randomised model or another class ("explainer").
     """
 
     function: Callable
@@ -59,7 +68,7 @@ class Metric(NamedTuple):
 
     @property
     def needs_ground_truth(self):
-        return self.needs != "model"
+        return self.needs in ("ground_truths", "masks")
 
 
 #: Every metric :func:`evaluate` knows, by name.
@@ -72,6 +81,11 @@ METRICS = {
     "deletion": Metric(deletion, False, "model"),
     "road": Metric(road, False, "model"),  # MoRF
     "road_lerf": Metric(functools.partial(road, order="lerf"), True, "model"),
+    "sparseness": Metric(sparseness, True, "map"),
+    "complexity": Metric(complexity, False, "map"),
+    "max_sensitivity": Metric(max_sensitivity, False, "explainer"),
+    "model_randomisation": Metric(model_randomisation, False, "explainer"),
+    "random_logit": Metric(random_logit, False, "explainer"),
 }
 
 COLUMNS = ["image", "method", "metric", "value", "model", "seconds"]
@@ -189,8 +203,14 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
     method_params = {m: get_explainer(m).check_params(renamed(p, RENAMED, m))
                      for m, p in method_params.items()}
     metric_params = _params(metric_params, metrics, METRICS, "metric_params")
+    seeded = [m for m in metrics if METRICS[m].needs == "explainer" and "seed" in metric_params[m]]
+    if seeded:
+        raise ParameterError(f"metric_params: {seeded[0]} takes its seed from evaluate's seed= "
+                             "(one per image and method, so that tables are reproducible); "
+                             f"remove 'seed' from metric_params[{seeded[0]!r}].")
     truths = {"ground_truths": _aligned(ground_truths, images, "ground_truths"),
-              "masks": _aligned(masks, images, "masks"), "model": [None] * len(images)}
+              "masks": _aligned(masks, images, "masks"),
+              **{need: [None] * len(images) for need in NO_TRUTH}}
     skipped = [m for m in metrics if truths[METRICS[m].needs] is None]
     if skipped:
         warnings.warn(f"{', '.join(skipped)} skipped: "
@@ -296,10 +316,10 @@ def score(explanations: dict[object, Explanation], *,
     truths = {"ground_truths": ground_truth, "masks": mask}
     for name in metrics:
         needs = METRICS[name].needs
-        if needs != "model" and truths[needs] is None:
+        if METRICS[name].needs_ground_truth and truths[needs] is None:
             argument = "ground_truth" if needs == "ground_truths" else "mask"
             raise ValueError(f"metric {name!r} needs {argument}=; pass it or drop the metric.")
-    asks_model = any(METRICS[name].needs == "model" for name in metrics)
+    asks_model = any(METRICS[name].needs in ("model", "explainer") for name in metrics)
     rows = {}
     for label, explanation in explanations.items():
         used = model if model is not None else load_model(explanation.model_name)
