@@ -11,10 +11,23 @@ class ParameterError(ValueError, TypeError):
     either before keeps working."""
 
 
+class UnreliableResultWarning(UserWarning):
+    """A result was computed but may mean little, for a reason the message names (LIME
+    with fewer samples than superpixels, a surrogate whose weights are all zero...).
+
+    labkit raises an error where a result would mean nothing at all and warns with this
+    class where it means little; each function's docstring says which. The grader turns
+    this warning into a refusal; ``warnings.simplefilter("error", UnreliableResultWarning)``
+    does the same anywhere.
+    """
+
+
 def check_image(image, name="image"):
     """Return ``image`` as a float32 RGB array in pixel space [0, 255], never a view.
 
-    Accepts an (H, W, 3) array of dtype uint8 (0..255) or float (0..255).
+    Accepts an (H, W, 3) array, at least 8 x 8, of dtype uint8 (0..255) or float
+    (0..255, finite). A float image whose maximum lies in (0, 2] is refused as
+    [0, 1]-scaled (an error, not a guess: see ``_MAX_OF_SCALED``).
     """
     if not isinstance(image, np.ndarray):
         raise ParameterError(
@@ -44,12 +57,29 @@ def check_image(image, name="image"):
             f"{name} has values in [{lo:.3g}, {hi:.3g}], outside pixel range [0, 255]. "
             "Pass raw pixels, not preprocessed model input: labkit preprocesses for you."
         )
-    if hi <= 1.0 and hi > 0:
+    if 0 < hi <= _MAX_OF_SCALED:
         raise ParameterError(
             f"{name} looks scaled to [0, 1] (max {hi:.3g}); labkit expects pixels in [0, 255]. "
             "Multiply by 255 or pass the uint8 image."
         )
     return image.astype(np.float32, copy=True)
+
+
+#: A float image whose maximum is in (0, 2] is taken for a [0, 1]-scaled one, not for a
+#: nearly black [0, 255] photo: resizing or sharpening a [0, 1] image overshoots 1 a
+#: little (1.02 is common), while a photo whose brightest pixel is 2/255 is black to the
+#: eye and to a classifier. An all-zero (black) image is accepted as it is.
+_MAX_OF_SCALED = 2.0
+
+
+def check_model(model, where):
+    """``model`` if it is a labkit Classifier (by what it does: it predicts, composites
+    masks and resolves class names), else a ParameterError naming ``where``."""
+    if not all(callable(getattr(model, attr, None))
+               for attr in ("predict", "predict_masked", "class_index")):
+        raise ParameterError(f"{where}: model must be a labkit Classifier, got "
+                             f"{type(model).__name__}; load one with labkit.load_model(name).")
+    return model
 
 
 def check_int(value, name, minimum=1, maximum=None):
@@ -81,6 +111,40 @@ def check_seed(seed):
                              f"{seed!r}; pick any non-negative integer, e.g. seed=0.")
     return None if seed is None else int(seed)
 
+
+def available_memory():
+    """Bytes of memory available to new allocations, or None where the system does not
+    say (then memory checks are skipped)."""
+    import os
+
+    try:  # Linux: what the kernel estimates it can give without swapping
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes, what, fix):
+    """Refuse, before allocating, work whose estimated memory ``nbytes`` exceeds what the
+    machine has available; ``what`` names the work and its parameters, ``fix`` the cure."""
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise ParameterError(f"{what} needs about {_size(nbytes)} of memory, more than the "
+                             f"{_size(available)} available; {fix}.")
+
+
+def _size(nbytes):
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if nbytes < 1000:
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.3g} TB"
 
 
 def renamed(params, renames, where, *, stacklevel=3):

@@ -14,18 +14,30 @@ only what is missing; ``--keep-maps`` keeps the maps in the store too
 (:func:`labkit.metrics.load_maps` reads them back). The summary table
 (:func:`labkit.metrics.summarize`) is printed at the end; ``pandas.read_parquet(store)`` reads
 every row.
+
+A usage error (an unknown method, metric, model or parameter, an unreadable store or
+params file, an empty dataset folder, a worker count below 1, an unreachable scheduler)
+prints one line on stderr and exits with status 2, before any model runs where it can
+be known then; ``--debug`` adds the traceback.
 """
-import argparse
 import contextlib
-import json
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from ._cli import Parser, UsageError, positive_int, read_json, run
+
+#: Seconds to wait for a Dask scheduler before giving up (Dask's own default is 30).
+CONNECT_TIMEOUT = 5
+
 
 def main(argv=None):
-    """Run the command line; returns the exit status (0 on success)."""
+    """Run the command line; returns the exit status (0 on success, 2 on a usage error)."""
+    return run(_main, argv)
+
+
+def _main(argv):
     args = _parser().parse_args(argv)
     from .explainers import list_methods
     from .metrics import METRICS, evaluate, summarize
@@ -47,13 +59,12 @@ def main(argv=None):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m labkit.evaluate",
-                                     description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m labkit.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True,
                         help="'benchmark' or a folder in the MexCulture142 layout")
     parser.add_argument("--split", default="test", choices=["train", "test", "all"],
                         help="benchmark split (default test)")
-    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--limit", type=positive_int, help="only the first N images (N >= 1)")
     parser.add_argument("--model", default="efficientnet_lite0",
                         help="registered model name or saved model path")
     from .explainers import list_methods
@@ -77,7 +88,8 @@ def _parser():
                         help="keep every map in the store too (labkit.metrics.load_maps "
                              "reads them back); needs --store")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, help="N worker processes on this machine")
+    where.add_argument("--workers", type=positive_int,
+                       help="N >= 1 worker processes on this machine")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -88,21 +100,22 @@ def _read_params(args):
     params = {}
     if args.params:
         try:
-            loaded = json.loads(args.params.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise SystemExit(f"--params {args.params}: cannot read it as JSON ({err}).") from None
+            raw = args.params.read_bytes()
+        except OSError as err:
+            raise UsageError(f"--params {args.params} cannot be read ({err.strerror}).") from None
+        loaded = read_json(raw, f"--params {args.params}")
         if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
-            raise SystemExit(f"--params {args.params} must hold {{name: {{key: value}}}}.")
+            raise UsageError(f"--params {args.params} must hold {{name: {{key: value}}}}.")
         params = {name: dict(values) for name, values in loaded.items()}
     for text in args.param:
         name_key, sep, value = text.partition("=")
         name, dot, key = name_key.partition(".")
         if not (sep and dot and name and key):
-            raise SystemExit(f"--param {text!r} must look like NAME.KEY=VALUE, "
+            raise UsageError(f"--param {text!r} must look like NAME.KEY=VALUE, "
                              "e.g. rise.num_masks=500.")
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = read_json(value, f"--param {name_key}")
+        except UsageError:
             pass  # plain text, e.g. baseline=blur
         params.setdefault(name, {})[key] = value
     return params
@@ -111,7 +124,7 @@ def _read_params(args):
 def _split_params(params, methods, metrics):
     unknown = [name for name in params if name not in methods and name not in metrics]
     if unknown:
-        raise SystemExit(f"parameters for {unknown[0]!r}, which is neither a method "
+        raise UsageError(f"parameters for {unknown[0]!r}, which is neither a method "
                          f"({', '.join(methods)}) nor a metric ({', '.join(metrics)}).")
     return ({n: p for n, p in params.items() if n in methods},
             {n: p for n, p in params.items() if n in metrics})
@@ -125,8 +138,8 @@ def _dataset(name, split, limit):
     elif Path(name).is_dir():
         dataset = load_saliency_dataset(name)
     else:
-        raise SystemExit(f"--dataset {name!r} is neither 'benchmark' nor a folder.")
-    items = list(dataset)[:limit]
+        raise UsageError(f"--dataset {name!r} is neither 'benchmark' nor a folder.")
+    items = list(dataset)[:limit]  # an empty folder is refused by the loader, in one sentence
     return items, [item.image_path.stem for item in items]
 
 
@@ -141,8 +154,14 @@ def _executor(args):
         try:
             from dask.distributed import Client
         except ImportError:
-            raise SystemExit("--scheduler needs Dask: pip install 'labkit[cluster]'.") from None
-        with Client(args.scheduler) as client:
+            raise UsageError("--scheduler needs Dask: pip install 'labkit[cluster]'.") from None
+        try:
+            client = Client(args.scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, ValueError, TypeError) as err:  # refused, timed out, bad address
+            raise UsageError(f"--scheduler {args.scheduler}: no Dask scheduler answered within "
+                             f"{CONNECT_TIMEOUT} s ({' '.join(str(err).split())}); check the "
+                             "address and that `dask scheduler` runs there.") from None
+        with client:
             yield client.get_executor()
     else:
         yield None

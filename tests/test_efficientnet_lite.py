@@ -224,5 +224,95 @@ def test_reader_refuses_code_and_truncated_files(tmp_path):
     with open(evil, "wb") as f:
         for obj in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}, {"x": Evil()}):
             pickle.dump(obj, f, protocol=2)
-    with pytest.raises(pickle.UnpicklingError, match=r"unexpected object \w+\.print"):
+    with pytest.raises(ValueError, match=r"it names \w+\.print, which labkit never calls"):
         load_state_dict(evil)
+
+
+class _WritesMarker:
+    """Unpickled by plain pickle, this creates the file ``marker``: proof that code ran."""
+
+    def __init__(self, marker, how):
+        self.marker, self.how = str(marker), how
+
+    def __reduce__(self):
+        if self.how == "open":
+            return (open, (self.marker, "w"))
+        import os
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+def _legacy_file(path, evil, position):
+    """A legacy-format .pth whose pickle number ``position`` (0 magic, 1 protocol, 2 system
+    info, 3 state dict, 4 storage keys) is ``evil``; the others are what torch writes."""
+    parts = [0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}, {}, []]
+    parts[position] = evil
+    with open(path, "wb") as f:
+        for obj in parts:
+            pickle.dump(obj, f, protocol=2)
+    return path
+
+
+@pytest.mark.parametrize("how", ["open", "os.system"])
+@pytest.mark.parametrize("position", range(5))
+def test_no_pickle_of_a_legacy_file_runs_code(tmp_path, how, position):
+    marker = tmp_path / "marker"
+    evil = _legacy_file(tmp_path / "evil.pth", _WritesMarker(marker, how), position)
+    with pytest.raises(ValueError, match=r"evil.pth cannot be read as a PyTorch state dict: "
+                                         r"it names \w+\.(open|system), which labkit never calls"):
+        load_state_dict(evil)
+    assert not marker.exists()
+
+
+def test_a_crafted_weights_file_runs_nothing_through_build_or_load_model(tmp_path, monkeypatch):
+    marker = tmp_path / "marker"
+    evil = _legacy_file(tmp_path / "evil.pth", _WritesMarker(marker, "open"), 0)
+    with pytest.raises(ValueError, match="which labkit never calls"):
+        el.build(evil)
+    model = el.build(None)
+    with pytest.raises(ValueError, match="which labkit never calls"):
+        el.load_torch_weights(model, evil)
+    monkeypatch.setattr(registry, "weights_path", lambda name: evil)
+    monkeypatch.setattr(registry, "_load", registry._load.__wrapped__)  # bypass the cache
+    with pytest.raises(ValueError, match="which labkit never calls"):
+        labkit.load_model("efficientnet_lite0")
+    assert not marker.exists()
+
+
+def test_a_tensor_view_outside_its_storage_is_refused(tmp_path, monkeypatch):
+    """as_strided would read past the buffer: the reader checks every view first."""
+    import collections
+    import types
+
+    # Stand-ins that pickle under torch's names, as torch.save writes them.
+    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+    FloatStorage = type("FloatStorage", (), {"__module__": "torch"})
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("never called while pickling")
+    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", \
+        "_rebuild_tensor_v2"
+    torch.FloatStorage, torch._utils, utils._rebuild_tensor_v2 = FloatStorage, utils, \
+        _rebuild_tensor_v2
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setitem(sys.modules, "torch._utils", utils)
+
+    class Storage:
+        pass
+
+    class Writer(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", FloatStorage, "0", "cpu", 4) if isinstance(obj, Storage) else None
+
+    class Tensor:  # 1000 elements read from a storage of 4
+        def __reduce__(self):
+            return (_rebuild_tensor_v2, (Storage(), 0, (1000,), (1,)))
+
+    path = tmp_path / "view.pth"
+    with open(path, "wb") as f:
+        for obj in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+            pickle.dump(obj, f, protocol=2)
+        Writer(f, protocol=2).dump(collections.OrderedDict(w=Tensor()))
+        pickle.dump(["0"], f, protocol=2)
+        f.write((4).to_bytes(8, "little") + np.zeros(4, np.float32).tobytes())
+    with pytest.raises(ValueError, match="reaches outside its storage of 4 elements"):
+        load_state_dict(path)

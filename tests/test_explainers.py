@@ -127,7 +127,7 @@ def test_bad_images_are_named(mobilenet, bad, error, match):
 
 
 @pytest.mark.parametrize("method, params, match", [
-    ("lime", dict(num_samples=0), "lime: num_samples must be an integer >= 1"),
+    ("lime", dict(num_samples=0), "lime: num_samples must be an integer >= 2"),
     ("lime", dict(num_samples=10**6), "num_samples=1000000 is above 5000.*allow_slow=True"),
     ("lime", dict(kernel_width="wide"), "kernel_width must be a number > 0"),
     ("lime", dict(baseline="red"), "baseline must be None, a grey level or an"),

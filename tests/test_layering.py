@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "labkit"
 #: one. Longest prefix wins; every labkit module must fall under one entry.
 LAYERS = (
     ("base", ("labkit._checks", "labkit._tf", "labkit._paths", "labkit._version",
-              "labkit._work", "labkit._pixels")),
+              "labkit._work", "labkit._pixels", "labkit._cli")),
     ("data", ("labkit.data",)),
     ("models", ("labkit.models",)),
     # The package root (only the module "labkit" itself) re-exports models and explainers:

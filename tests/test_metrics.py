@@ -236,11 +236,16 @@ def test_baseline_images():
 def test_ties_are_broken_in_raster_order(model):
     image = region_image()
     kw = dict(target=0, steps=8, baseline="black")
+    plateaus = np.zeros((SIZE, SIZE))
+    plateaus[:SIZE // 2] = 1  # two plateaus, the top one first: raster order overall
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a constant map is valid for fidelity metrics
-        flat = deletion(model, image, np.zeros((SIZE, SIZE)), **kw)
+        warnings.simplefilter("error")
+        flat = deletion(model, image, plateaus, **kw)
     raster = deletion(model, image, -np.arange(SIZE * SIZE).reshape(SIZE, SIZE), **kw)
     np.testing.assert_array_equal(flat.scores, raster.scores)
+    # A constant map ranks nothing: nan, as for pcc (tests/test_bad_input.py).
+    with pytest.warns(ConstantMapWarning):
+        assert np.isnan(deletion(model, image, np.zeros((SIZE, SIZE)), **kw).auc)
 
 
 def test_batch_size_does_not_change_the_curve(model):

@@ -23,6 +23,12 @@ Submission::
   (:func:`labkit.lime_mask`, default 5); RISE, Grad-CAM and FEM by their ``top_percent``
   most salient pixels (default 20, :func:`labkit.metrics.iou`).
 
+A submission whose explanation labkit flags as unreliable (an
+:class:`~labkit.explainers.UnreliableResultWarning`, e.g. LIME with no more samples than
+superpixels) is refused like an invalid one, never scored. The command line prints one
+line on stderr and exits with 2 for any refusal or usage error (``--debug`` adds the
+traceback); a JSON file with a UTF-8 byte-order mark is read as it is.
+
 Fair timing: the model is loaded once, a warm-up explanation (first image, not scored)
 pays for graph tracing, each explanation is timed alone, and the number of CPU cores
 available is recorded beside the result.
@@ -41,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import ParameterError, check_seed
+from .._checks import ParameterError, UnreliableResultWarning, check_int, check_seed
+from .._cli import Parser, UsageError, positive_int, read_json, run
 
 PICKLE_EXTENSIONS = (".pkl", ".pickle", ".p", ".joblib", ".dill", ".sav")
 DEFAULT_NUM_FEATURES = 5
@@ -134,14 +141,10 @@ def read_submission(path):
         raise SubmissionError(f"{path.name} looks like a pickle, which this grader never opens: "
                               "unpickling runs any code the file contains. Submit your "
                               "parameters as JSON (json.dump(submission, file)).")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SubmissionError(f"{path.name} is not a UTF-8 text file; submit a JSON "
-                              "file.") from None
-    except json.JSONDecodeError as error:
-        raise SubmissionError(f"{path.name} is not valid JSON: {error.msg} at line "
-                              f"{error.lineno}, column {error.colno}.") from None
+    try:  # a UTF-8 byte-order mark (Windows Notepad) is fine; deep nesting is one sentence
+        return read_json(raw, path.name)
+    except UsageError as error:
+        raise SubmissionError(str(error)) from None
 
 
 def default_grading_set(size=224):
@@ -237,7 +240,7 @@ def grade(submission, *, model="efficientnet_lite0", grading_set=None, limit=Non
     grading_set : path-like, (name, SaliencyDataset) or None
         A folder in the layout of :func:`labkit.data.load_saliency_dataset` with
         ``Masks/``; default :func:`default_grading_set`.
-    limit : int, optional
+    limit : int >= 1, optional
         Grade only the first ``limit`` images.
     size : int
         Side of the square the images are resized to when read from a folder.
@@ -252,6 +255,8 @@ def grade(submission, *, model="efficientnet_lite0", grading_set=None, limit=Non
     if not isinstance(submission, dict):
         submission = read_submission(submission)
     submission = validate(submission)
+    if limit is not None:
+        limit = check_int(limit, "limit")
     if grading_set is None:
         name, dataset = default_grading_set(size)
     elif isinstance(grading_set, tuple):
@@ -265,7 +270,12 @@ def grade(submission, *, model="efficientnet_lite0", grading_set=None, limit=Non
 
     def run(image):
         try:
-            return explain(classifier, image, submission["method"], **submission["params"])
+            with warnings.catch_warnings():  # a meaningless map is refused, not scored
+                warnings.simplefilter("error", UnreliableResultWarning)
+                return explain(classifier, image, submission["method"], **submission["params"])
+        except UnreliableResultWarning as warning:
+            raise SubmissionError(f"these settings give an unreliable explanation, which is "
+                                  f"not graded: {warning}") from None
         except (TypeError, ValueError) as error:
             raise SubmissionError(f"the explainer refused these settings: {error}") from None
 
@@ -330,43 +340,45 @@ def leaderboard(path):
 
 
 def main(argv=None):
-    """Command line; returns the exit code (0 graded, 2 refused)."""
-    parser = argparse.ArgumentParser(prog="python -m labkit.grade", description=__doc__.split(
+    """Command line; returns the exit code (0 graded, 2 refused: one line on stderr, the
+    traceback too with ``--debug``)."""
+    return run(_main, argv)
+
+
+def _main(argv):
+    parser = Parser(prog="python -m labkit.grade", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submission", nargs="?", help="the student's JSON file")
     parser.add_argument("--grading-set", help="folder with Images/, 'Density Maps/', Masks/ "
                         "(default: the photo benchmark, else the offline benchmark)")
     parser.add_argument("--model", default="efficientnet_lite0")
-    parser.add_argument("--limit", type=int, help="grade only the first N images")
-    parser.add_argument("--size", type=int, default=224, help="image side when reading a folder")
+    parser.add_argument("--limit", type=positive_int, help="grade only the first N >= 1 images")
+    parser.add_argument("--size", type=positive_int, default=224,
+                        help="image side when reading a folder")
     parser.add_argument("--leaderboard", help="CSV file to append the result to")
     parser.add_argument("--student", help="name recorded on the leaderboard")
     parser.add_argument("--show-leaderboard", action="store_true",
                         help="print the class ranking from --leaderboard")
     args = parser.parse_args(argv)
-    try:
-        if args.submission is None and not args.show_leaderboard:
-            raise SubmissionError("give a submission JSON file, or --show-leaderboard.")
-        if (args.student or args.show_leaderboard) and not args.leaderboard:
-            raise SubmissionError("--student and --show-leaderboard need --leaderboard FILE.csv.")
-        if args.leaderboard and args.submission and not args.student:
-            raise SubmissionError("--leaderboard needs --student NAME to record the result.")
-        if args.submission:
-            report = grade(args.submission, model=args.model, grading_set=args.grading_set,
-                           limit=args.limit, size=args.size)
-            print(f"grading set: {report.grading_set}; model {report.model}; "
-                  f"{report.cores} CPU core(s); warm-up excluded")
-            print(f"submission: {json.dumps(report.submission, sort_keys=True)}")
-            print(report.table())
-            print(f"mean IoU {report.mean_iou:.3f} over {len(report.rows)} images, "
-                  f"{report.seconds_per_explanation:.2f} s per explanation")
-            if args.leaderboard:
-                append_leaderboard(args.leaderboard, args.student, report)
-        if args.show_leaderboard:
-            print(leaderboard(args.leaderboard).to_string(index=False))
-    except (SubmissionError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if args.submission is None and not args.show_leaderboard:
+        raise SubmissionError("give a submission JSON file, or --show-leaderboard.")
+    if (args.student or args.show_leaderboard) and not args.leaderboard:
+        raise SubmissionError("--student and --show-leaderboard need --leaderboard FILE.csv.")
+    if args.leaderboard and args.submission and not args.student:
+        raise SubmissionError("--leaderboard needs --student NAME to record the result.")
+    if args.submission:
+        report = grade(args.submission, model=args.model, grading_set=args.grading_set,
+                       limit=args.limit, size=args.size)
+        print(f"grading set: {report.grading_set}; model {report.model}; "
+              f"{report.cores} CPU core(s); warm-up excluded")
+        print(f"submission: {json.dumps(report.submission, sort_keys=True)}")
+        print(report.table())
+        print(f"mean IoU {report.mean_iou:.3f} over {len(report.rows)} images, "
+              f"{report.seconds_per_explanation:.2f} s per explanation")
+        if args.leaderboard:
+            append_leaderboard(args.leaderboard, args.student, report)
+    if args.show_leaderboard:
+        print(leaderboard(args.leaderboard).to_string(index=False))
     return 0
 
 

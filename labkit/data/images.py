@@ -33,8 +33,9 @@ def load_image(source, size=None):
         Arrays of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (alpha composited on
         white as for files). Integer arrays must hold values in 0..255. Float arrays
         whose maximum is at most 1 are read as intensities in [0, 1] and multiplied by
-        255; any other float array is read as pixels in [0, 255]. A very dark float
-        image in [0, 255] with every value <= 1 is therefore misread: pass uint8.
+        255; a maximum in (1, 2] is refused as ambiguous (a [0, 1] image overshot by a
+        resize, or a black photo); any other float array is read as pixels in [0, 255].
+        A very dark float image in [0, 255] with every value <= 2 must be passed as uint8.
     size : int or (int, int), optional
         None keeps the original size. An int ``S`` resizes so the **shorter side** is
         ``S`` (aspect ratio kept), then crops the central S x S square: the square
@@ -194,6 +195,8 @@ def _array_to_rgb(array, name="image"):
     if array.dtype == np.bool_:
         raise TypeError(f"{name} is a boolean mask, not an image; pass "
                         "mask.astype(np.uint8) * 255.")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}); pass an image with pixels.")
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} contains NaN or infinite values; replace them first "
@@ -202,6 +205,10 @@ def _array_to_rgb(array, name="image"):
         if lo < 0 or hi > 255:
             raise ValueError(f"{name} has values in [{lo:.3g}, {hi:.3g}]; float images must lie in "
                              "[0, 1] or [0, 255] (undo any model preprocessing first).")
+        if 1.0 < hi <= 2.0:  # as labkit.explain's check: [0, 1] overshot by a resize
+            raise ValueError(f"{name} has values up to {hi:.3g}: a [0, 1] image that overshot "
+                             "(clip it with numpy.clip(image, 0, 1)) or a black [0, 255] "
+                             "one (pass it as uint8); labkit will not guess.")
         array = np.round(array * 255.0 if hi <= 1.0 else array).astype(np.uint8)
     elif np.issubdtype(array.dtype, np.integer):
         if array.size and (array.min() < 0 or array.max() > 255):

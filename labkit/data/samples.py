@@ -197,7 +197,7 @@ def sample_image(name, size=224):
     numpy.ndarray
         (H, W, 3) uint8.
     """
-    if name not in SAMPLES:
+    if not isinstance(name, str) or name not in SAMPLES:
         raise KeyError(f"no sample named {name!r}; choose one of {', '.join(SAMPLES)}.")
     return load_image(SAMPLES[name].load(), size=size)
 

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._checks import ParameterError, check_image, check_seed, renamed
+from .._checks import (ParameterError, UnreliableResultWarning, check_image, check_model,
+                       check_seed, renamed)
 from .._pixels import baseline_pixels
 from .._work import track
 from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
@@ -104,9 +105,7 @@ def explain(model: Classifier, image: np.ndarray, method: str, *, target: int | 
     """
     record = get_explainer(method)
     params = record.check_params(renamed(params, RENAMED, method), allow_slow=allow_slow)
-    if not callable(getattr(model, "predict", None)) or not hasattr(model, "class_index"):
-        raise ParameterError(f"model must be a labkit Classifier, got {type(model).__name__}; "
-                             "load one with labkit.load_model(name).")
+    check_model(model, "explain")
     pixels = check_image(image)
     seed = check_seed(seed)
     start = time.perf_counter()
@@ -169,6 +168,6 @@ def explain_settings(model: Classifier, image: np.ndarray, method: str, settings
 
 
 __all__ = ["Explainer", "Explanation", "ExplanationFileError", "Param", "ParameterError",
-           "RENAMED", "baseline_pixels", "explain", "explain_settings", "get_explainer",
-           "hide_color_pixels", "lime_mask", "list_methods", "load_explanation", "register",
-           "segment", "track", "unregister"]
+           "RENAMED", "UnreliableResultWarning", "baseline_pixels", "explain", "explain_settings",
+           "get_explainer", "hide_color_pixels", "lime_mask", "list_methods", "load_explanation",
+           "register", "segment", "track", "unregister"]

@@ -9,6 +9,7 @@ also returns the target activations.
 """
 import numpy as np
 
+from .._checks import ParameterError
 from .._tf import keras, tf
 from ..models.layers import check_target_layer
 
@@ -66,6 +67,18 @@ def activation_function(classifier, layer_name=None):
 
         _CACHE[key] = (layer.name, run)
     return _CACHE[key]
+
+
+def check_gradients(grads, layer, method):
+    """``grads``, the class score's gradients at ``layer``; None (TensorFlow's answer when
+    the score does not depend on the layer differentiably) is a ParameterError."""
+    if grads is None:
+        raise ParameterError(
+            f"{method}: layer {layer!r} has no gradient path to the class score (the output "
+            "does not depend on it through differentiable operations, e.g. after a "
+            "stop_gradient, a rounding or an argmax); choose a later layer, or use FEM, "
+            "which needs no gradient.")
+    return grads
 
 
 def trace_count():

@@ -1,7 +1,7 @@
 """Grad-CAM (Selvaraju et al., ICCV 2017)."""
 from .._tf import tf
 from ._record import Explainer, Param
-from .cam import activation_function, upsample
+from .cam import activation_function, check_gradients, upsample
 
 
 def gradcam_map(activations, gradients):
@@ -37,7 +37,9 @@ def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     ----------
     layer : str, optional
         Name of a convolutional layer (nested models are searched too); default the
-        model's ``layer``, the last convolutional block.
+        model's ``layer``, the last convolutional block. A layer the class score has no
+        gradient path from is refused with a ParameterError (its map would be undefined,
+        not zero).
 
     Extras
     ------
@@ -45,10 +47,10 @@ def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     """
     name, run = activation_function(model, layer)
     acts, _, grads = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
+    grads = check_gradients(grads, name, "gradcam")
     low, weights = gradcam_map(acts[0], grads[0])
     extras = {"layer": name, "low_res": low, "channel_weights": weights}
     return upsample(low, pixels.shape[:2]), extras, {"layer": name}
-
 
 
 GRADCAM = Explainer("gradcam", gradcam, (Param("layer", "layer", widget=("dropdown",)),),

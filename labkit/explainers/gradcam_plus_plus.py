@@ -3,7 +3,7 @@ import numpy as np
 
 from .._tf import tf
 from ._record import Explainer, Param
-from .cam import activation_function, upsample
+from .cam import activation_function, check_gradients, upsample
 
 
 def gradcam_plus_plus_map(activations, gradients):
@@ -59,7 +59,8 @@ def gradcam_plus_plus(model, pixels, target, *, seed=0, progress=False, layer=No
     ----------
     layer : str, optional
         Name of a convolutional layer (nested models are searched too); default the
-        model's ``layer``, the last convolutional block.
+        model's ``layer``, the last convolutional block. A layer the class score has no
+        gradient path from is refused with a ParameterError.
 
     Extras
     ------
@@ -67,6 +68,7 @@ def gradcam_plus_plus(model, pixels, target, *, seed=0, progress=False, layer=No
     """
     name, run = activation_function(model, layer)
     acts, _, grads = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
+    grads = check_gradients(grads, name, "gradcam_plus_plus")
     low, weights = gradcam_plus_plus_map(acts[0].numpy(), grads[0].numpy())
     extras = {"layer": name, "low_res": low, "channel_weights": weights}
     return upsample(low, pixels.shape[:2]), extras, {"layer": name}

@@ -82,6 +82,11 @@ def input_gradients(model, images, target, *, progress=False):
         if n < b:
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], b - n, axis=0)])
         g, s = run(tf.constant(chunk), target)
+        if g is None:  # TensorFlow's answer when the score does not depend on the pixels
+            raise ParameterError(
+                f"{model.name}'s class score has no gradient path to the pixels (a "
+                "stop_gradient, a rounding or an argmax cuts it): gradient methods cannot "
+                "explain it; use LIME or RISE.")
         grads.append(g.numpy()[:n])
         logits.append(s.numpy()[:n])
     return np.concatenate(grads), np.concatenate(logits)

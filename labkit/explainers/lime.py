@@ -15,14 +15,18 @@ compared sample for sample. Two differences, both on purpose: segmentation is SL
 and hidden regions are filled in pixel space (see ``baseline``).
 """
 import hashlib
+import numbers
+import warnings
 
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from .._checks import check_int, renamed_keyword
+from .._checks import (ParameterError, UnreliableResultWarning, check_image, check_int,
+                       check_memory, check_seed, renamed_keyword)
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
 from ._record import Explainer, Param
+from .base import Explanation
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb")
 _SEGMENT_CACHE = {}
@@ -54,10 +58,12 @@ def segment(image, method="slic", *, n_segments=50, compactness=10.0, seed=0):
     """
     from skimage import segmentation
 
-    if method not in SEGMENTATIONS:
-        raise ValueError(f"unknown segmentation {method!r}; choose one of {SEGMENTATIONS}.")
-    n_segments = check_int(n_segments, "n_segments", minimum=2)
-    pixels = np.ascontiguousarray(image, dtype=np.float32)
+    # The LIME record's bounds; segmentation alone is cheap, so no laptop limit here.
+    method = LIME.param("segmentation").check(method, "segment")
+    n_segments = LIME.param("n_segments").check(n_segments, "segment", allow_slow=True)
+    compactness = LIME.param("compactness").check(compactness, "segment")
+    seed = check_seed(seed)
+    pixels = np.ascontiguousarray(check_image(image))
     key = (hashlib.blake2b(pixels.tobytes(), digest_size=16).hexdigest(), pixels.shape,
            method, n_segments, float(compactness), seed)
     if key not in _SEGMENT_CACHE:
@@ -165,14 +171,32 @@ def fit_surrogate(data, scores, weights, alpha):
     }
 
 
-def _check_params(num_samples, n_segments, kernel_width, alpha, top_labels, model):
-    check_int(num_samples, "num_samples", minimum=1)
-    check_int(n_segments, "n_segments", minimum=2)
-    check_int(top_labels, "top_labels", minimum=1, maximum=model.num_classes)
-    if not kernel_width > 0:
-        raise ValueError(f"kernel_width must be positive, got {kernel_width}.")
-    if not alpha >= 0:
-        raise ValueError(f"alpha must be non-negative, got {alpha}.")
+def _check_work(model, pixels, fudged, segments, num_samples, top_labels, baseline):
+    """What the record cannot check, since it depends on the model and the image; all of
+    it before the first model call."""
+    if top_labels > model.num_classes:
+        raise ParameterError(f"lime: top_labels must be at most the model's {model.num_classes} "
+                             f"classes, got {top_labels}.")
+    n_features = int(segments.max()) + 1
+    if np.array_equal(fudged, pixels):
+        why = ("each superpixel's mean colour, and every superpixel of this image is a single "
+               "colour" if baseline is None else "the colour of every pixel of this image")
+        raise ParameterError(
+            f"lime: baseline={baseline!r} hides nothing here: it is {why} ({n_features} "
+            f"superpixels on {pixels.shape[0]}x{pixels.shape[1]} pixels), so every weight "
+            "would be 0; pass another colour, e.g. baseline=0 (black).")
+    # The on/off matrix (int64), the ridge's float64 copies of it (about three), the
+    # probabilities (float32): the rest is per batch.
+    check_memory(num_samples * (32 * n_features + 4 * model.num_classes),
+                 f"lime with num_samples={num_samples} ({n_features} superpixels, "
+                 f"{model.num_classes} classes)", "use fewer samples")
+    if num_samples <= n_features:
+        warnings.warn(
+            f"lime: num_samples={num_samples} is not more than the {n_features} superpixels: "
+            f"the surrogate has {n_features + 1} unknowns (a weight per superpixel and an "
+            "intercept) and fewer samples, so its weights reflect the ridge penalty more "
+            f"than the model; use num_samples of at least {2 * n_features}.",
+            UnreliableResultWarning, stacklevel=4)
 
 
 def _labels_to_fit(probs, target, top_labels):
@@ -187,15 +211,23 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
 
     Parameters
     ----------
-    num_samples : int, >= 1
-        Perturbed images scored by the model (the cost of the method).
+    num_samples : int, >= 2
+        Perturbed images scored by the model (the cost of the method). One sample is
+        the unperturbed image alone, which fits nothing: refused. Up to the number of
+        superpixels, the surrogate is underdetermined (more unknowns than samples): an
+        :class:`~labkit.explainers.UnreliableResultWarning` says so, and the grader refuses it.
+        A run whose perturbation matrix and probabilities (about ``num_samples x (32 x
+        superpixels + 4 x classes)`` bytes) cannot fit in the available memory is refused
+        before it starts.
     n_segments : int, >= 2
         Approximate number of superpixels; ``compactness`` and ``segmentation`` as in
         :func:`segment`. ``segments`` (H, W) int overrides all three.
     baseline : None, float or (r, g, b) in [0, 255]
         Fill of hidden superpixels (the `lime` package's ``hide_color``), in **pixel
         space**: None is each superpixel's mean colour (the package's default), 0 is black
-        whatever the model's preprocessing.
+        whatever the model's preprocessing. A fill identical to the image (None on an
+        image whose superpixels are each one colour, as on tiny images) hides nothing and
+        would give an all-zero map: refused with a ParameterError.
     kernel_width : float, > 0
         Width of the exponential kernel on cosine distance.
     alpha : float, >= 0
@@ -208,14 +240,20 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
     ------
     segments, weights (of the target), weights_by_label, intercept, score (weighted R²
     of the surrogate), local_pred, n_features.
+
+    Warns
+    -----
+    UnreliableResultWarning
+        ``num_samples`` is not more than the number of superpixels, or every weight of
+        the target is 0 (the model's probability never changed over the samples).
     """
-    _check_params(num_samples, n_segments, kernel_width, alpha, top_labels, model)
     if segments is None:
         segments = segment(pixels, segmentation, n_segments=n_segments,
                            compactness=compactness, seed=seed)
     segments = _check_segments(segments, pixels)
     n_features = int(segments.max()) + 1
     fudged = baseline_pixels(baseline, pixels, segments)
+    _check_work(model, pixels, fudged, segments, num_samples, top_labels, baseline)
     data = perturbation_samples(num_samples, n_features, seed)
 
     probs = score_perturbations(model, pixels, fudged, segments, data, progress=progress)
@@ -224,6 +262,10 @@ def lime(model, pixels, target, *, seed=0, progress=False, num_samples=1000, n_s
     fits = {label: fit_surrogate(data, probs[:, label], weights, alpha)
             for label in _labels_to_fit(probs[0], target, top_labels)}
     fit = fits[target]
+    if not np.any(fit["weights"]):
+        warnings.warn(f"lime: every weight of class {target} is 0: its probability did not "
+                      f"change over the {num_samples} samples, so the map says nothing.",
+                      UnreliableResultWarning, stacklevel=3)
     extras = {"segments": segments, "n_features": n_features,
               "weights_by_label": {k: v["weights"] for k, v in fits.items()}, **fit}
     used = dict(num_samples=num_samples, n_segments=n_segments, compactness=compactness,
@@ -242,11 +284,12 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
     """
     from lime import lime_image
 
-    _check_params(num_samples, n_segments, kernel_width, 1.0, top_labels, model)
     if segments is None:
         segments = segment(pixels, segmentation, n_segments=n_segments,
                            compactness=compactness, seed=seed)
     segments = _check_segments(segments, pixels)
+    _check_work(model, pixels, baseline_pixels(baseline, pixels, segments), segments,
+                num_samples, top_labels, baseline)
     hide_color = None if baseline is None else baseline_pixels(baseline, pixels)[0, 0]
     explainer = lime_image.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
     with one_blas_thread():
@@ -273,10 +316,14 @@ def lime_package(model, pixels, target, *, seed=0, progress=False, num_samples=1
 def _check_segments(segments, pixels):
     segments = np.asarray(segments)
     if segments.shape != pixels.shape[:2] or not np.issubdtype(segments.dtype, np.integer):
-        raise ValueError(f"segments must be an integer array of shape {pixels.shape[:2]}, "
-                         f"got {segments.dtype} {segments.shape}.")
-    if segments.min() < 0:
-        raise ValueError("segments must be labelled from 0.")
+        raise ParameterError(f"lime: segments must be an integer array of shape "
+                             f"{pixels.shape[:2]}, got {segments.dtype} {segments.shape}; "
+                             "labkit.explainers.segment(image) makes one.")
+    if segments.min() < 0 or segments.max() >= segments.size:
+        raise ParameterError(f"lime: segments must be labelled 0..K-1 (K at most the "
+                             f"{segments.size} pixels), got labels {segments.min()} to "
+                             f"{segments.max()}; relabel with numpy.unique(segments, "
+                             "return_inverse=True).")
     return segments
 
 
@@ -307,17 +354,27 @@ def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=
     mask : ndarray (H, W) int
         1 for superpixels for the class, -1 against, 0 elsewhere.
     """
+    if not isinstance(explanation, Explanation):
+        raise ParameterError(f"lime_mask: explanation must be an Explanation from "
+                             f"labkit.explain(..., 'lime'), got {type(explanation).__name__}.")
     if "segments" not in explanation.extras:
-        raise ValueError(f"lime_mask needs a LIME explanation, got method {explanation.method!r}.")
+        raise ParameterError(f"lime_mask: explanation must be a LIME explanation (with "
+                             f"superpixels), got method {explanation.method!r}.")
     if positive_only and negative_only:
-        raise ValueError("positive_only and negative_only cannot both be True.")
+        raise ParameterError("lime_mask: positive_only and negative_only cannot both be True.")
     check_int(num_features, "num_features", minimum=1)
     target = renamed_keyword(target, old, {"label": "target"}, "lime_mask")
     by_label = explanation.extras["weights_by_label"]
     label = explanation.target if target is None else target
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, numbers.Integral):
+        raise ParameterError(f"lime_mask: target must be a class index or None, got {label!r}.")
     if label not in by_label:
-        raise ValueError(f"class {label} was not fitted; fitted: {sorted(by_label)}. "
-                         "Explain again with a larger top_labels.")
+        raise ParameterError(f"lime_mask: class {label} was not fitted; fitted: "
+                             f"{sorted(by_label)}. Explain again with a larger top_labels.")
+    if isinstance(min_weight, (bool, np.bool_)) or not isinstance(min_weight, numbers.Real) \
+            or not np.isfinite(min_weight):
+        raise ParameterError(f"lime_mask: min_weight must be a finite number, got "
+                             f"{min_weight!r}.")
     weights = by_label[label]
     segments = explanation.extras["segments"]
     order = np.argsort(-np.abs(weights))
@@ -337,7 +394,7 @@ def lime_mask(explanation, *, num_features=5, positive_only=True, negative_only=
 
 def _params(with_alpha):
     return tuple(p for p in (
-        Param("num_samples", "int", low=1, limit=5000, widget=("count",)),
+        Param("num_samples", "int", low=2, limit=5000, widget=("count",)),
         Param("n_segments", "int", low=2, limit=1000, widget=("slider", 2, 300, 1),
               label="superpixels"),
         Param("compactness", "float", low=0, open_low=True, high=1000),

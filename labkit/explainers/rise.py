@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .._checks import check_fraction, check_int
+from .._checks import check_fraction, check_int, check_memory
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
 from ._record import Explainer, Param
@@ -120,7 +120,9 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
     ----------
     num_masks : int, >= 1
         N, the number of masked images scored (the cost of the method). The paper uses
-        4000 for ResNet50; maps are usable from about 1000.
+        4000 for ResNet50; maps are usable from about 1000. The N random grids are drawn
+        up front (about ``13 * N * s**2`` bytes): more than the available memory is
+        refused before any draw.
     grid_size : int, 2 <= s <= min(H, W)
         s, cells per side of the random grid: small s gives coarse blobs.
     p1 : float in (0, 1)
@@ -144,6 +146,10 @@ def rise(model, pixels, target, *, seed=0, progress=False, num_masks=2000, grid_
     p1 = check_fraction(p1, "p1")
     check_int(snapshots, "snapshots", minimum=1)
     fill = baseline_pixels(baseline, pixels[:1, :1])[0, 0]
+    # The grids are drawn up front: float64 draws, their bool test, the float32 grids.
+    check_memory(num_masks * grid_size ** 2 * 13,
+                 f"rise with num_masks={num_masks} ({grid_size}x{grid_size} grids)",
+                 "use fewer masks")
 
     grids, shifts, up_size = generate_masks((height, width), num_masks=num_masks,
                                             grid_size=grid_size, p1=p1, seed=seed)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import ParameterError
 from ..explainers import explain
 from .fidelity import CurveScore
 
@@ -112,8 +113,8 @@ def model_reference(model):
     if isinstance(model, str):
         return load_model(model), model
     if not isinstance(model, Classifier):
-        raise TypeError(f"model must be a labkit.Classifier, a registered model name or a saved "
-                        f"model's path, got {type(model).__name__}.")
+        raise ParameterError(f"model must be a labkit.Classifier, a registered model name or "
+                             f"a saved model's path, got {type(model).__name__}.")
     return model, None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 import os
 import warnings
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._checks import ParameterError, check_seed, renamed
+from .._checks import ParameterError, check_image, check_seed, renamed
 from .._version import __version__
-from ..explainers import RENAMED, get_explainer, list_methods
+from ..explainers import RENAMED, Explanation, get_explainer, list_methods
+from ._maps import as_map, as_mask
 from ._work import (
     NO_TRUTH,
     Result,
@@ -36,7 +38,6 @@ from .similarity import iou, pcc, pointing_game, ssim
 from .store import Store, digest
 
 if TYPE_CHECKING:
-    from ..explainers import Explanation
     from ..models import Classifier
 
 __all__ = ["METRICS", "Metric", "evaluate", "score", "summarize"]
@@ -128,7 +129,8 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
         ``{method: {parameter: value}}`` passed to :func:`labkit.explain`, e.g.
         ``{"rise": {"num_masks": 1000}}``.
     metric_params : dict, optional
-        ``{metric: {parameter: value}}``, e.g. ``{"insertion": {"steps": 20}}``.
+        ``{metric: {parameter: value}}``, e.g. ``{"insertion": {"steps": 20}}``. Names
+        are checked against each metric's keyword arguments before anything runs.
     image_ids : sequence, optional
         One hashable label per image for the ``image`` column; default 0, 1, 2...
         With a ``store``: all integers or all strings.
@@ -190,19 +192,15 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
     >>> table = evaluate("efficientnet_lite0", images, executor=client.get_executor(),
     ...                  store="results.parquet")                     # doctest: +SKIP
     """
-    images = list(images)
-    if not images:
-        raise ValueError("images is empty: pass at least one image.")
-    ids = list(range(len(images))) if image_ids is None else list(image_ids)
-    if len(ids) != len(images) or len(set(ids)) != len(ids):
-        raise ValueError(f"image_ids must hold {len(images)} distinct labels, one per image, "
-                         f"got {len(ids)} ({len(set(ids))} distinct).")
+    images = _images(images)
+    ids = _ids(image_ids, images)
     methods, metrics = _names(methods, list_methods(), "method"), _names(metrics, METRICS, "metric")
     method_params = _params(method_params, methods, list_methods(), "method_params")
     # Every method parameter checked against its record now, not after the first explanation.
     method_params = {m: get_explainer(m).check_params(renamed(p, RENAMED, m))
                      for m, p in method_params.items()}
-    metric_params = _params(metric_params, metrics, METRICS, "metric_params")
+    metric_params = _check_metric_params(_params(metric_params, metrics, METRICS,
+                                                 "metric_params"))
     seeded = [m for m in metrics if METRICS[m].needs == "explainer" and "seed" in metric_params[m]]
     if seeded:
         raise ParameterError(f"metric_params: {seeded[0]} takes its seed from evaluate's seed= "
@@ -211,6 +209,7 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
     truths = {"ground_truths": _aligned(ground_truths, images, "ground_truths"),
               "masks": _aligned(masks, images, "masks"),
               **{need: [None] * len(images) for need in NO_TRUTH}}
+    _check_truths(truths, images)
     skipped = [m for m in metrics if truths[METRICS[m].needs] is None]
     if skipped:
         warnings.warn(f"{', '.join(skipped)} skipped: "
@@ -219,12 +218,13 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
     metrics = [m for m in metrics if m not in skipped]
     seed = check_seed(seed)
     if keep_maps and store is None:
-        raise ValueError("keep_maps=True keeps the maps in the store: pass store= too (or "
-                         "return_explanations=True to get them without a store).")
+        raise ParameterError("keep_maps=True keeps the maps in the store: pass store= too (or "
+                             "return_explanations=True to get them without a store).")
     if store is not None and return_explanations:
-        raise ValueError("return_explanations is not available with store=: resumed pairs keep "
-                         "only their scores; pass keep_maps=True and read the maps with "
-                         "labkit.metrics.load_maps(store), or evaluate without a store.")
+        raise ParameterError("return_explanations is not available with store=: resumed pairs "
+                             "keep only their scores; pass keep_maps=True and read the maps with "
+                             "labkit.metrics.load_maps(store), or evaluate without a store.")
+    opened = None if store is None else Store(store, _image_type(ids))  # before the model loads
     model, reference = model_reference(model)
     if executor is not None:
         check_executor(executor)
@@ -238,8 +238,8 @@ def evaluate(model: Classifier | str, images: Sequence[np.ndarray], *,
                   return_explanations or keep_maps)
              for i in range(len(images)) for method in methods]
     results, saved = {}, None
-    if store is not None:
-        saved = _open_store(store, model, units, methods, scoring, seed, keep_maps,
+    if opened is not None:
+        saved = _open_store(opened, model, units, methods, scoring, seed, keep_maps,
                             return_curves)
         results = dict(saved.done)
     todo = [u for u in units if (u.position, u.method) not in results]
@@ -310,15 +310,23 @@ def score(explanations: dict[object, Explanation], *,
     from ..models import load_model
 
     if not isinstance(explanations, dict) or not explanations:
-        raise TypeError("explanations must be a non-empty dict label -> Explanation.")
+        raise ParameterError("score: explanations must be a non-empty dict label -> "
+                             "Explanation.")
+    wrong = [label for label, e in explanations.items() if not isinstance(e, Explanation)]
+    if wrong:
+        raise ParameterError(f"score: explanations[{wrong[0]!r}] is a "
+                             f"{type(explanations[wrong[0]]).__name__}, not an Explanation; "
+                             "pass what labkit.explain returns.")
     metrics = _names(metrics, METRICS, "metric")
-    metric_params = _params(metric_params, metrics, METRICS, "metric_params")
+    metric_params = _check_metric_params(_params(metric_params, metrics, METRICS,
+                                                 "metric_params"))
     truths = {"ground_truths": ground_truth, "masks": mask}
     for name in metrics:
         needs = METRICS[name].needs
         if METRICS[name].needs_ground_truth and truths[needs] is None:
             argument = "ground_truth" if needs == "ground_truths" else "mask"
-            raise ValueError(f"metric {name!r} needs {argument}=; pass it or drop the metric.")
+            raise ParameterError(f"metric {name!r} needs {argument}=; pass it or drop the "
+                                 "metric.")
     asks_model = any(METRICS[name].needs in ("model", "explainer") for name in metrics)
     rows = {}
     for label, explanation in explanations.items():
@@ -355,10 +363,19 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         ``summary.attrs["higher_is_better"]`` maps each metric to its better direction
         (from :data:`METRICS`).
     """
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"summarize: table must be the pandas.DataFrame that "
+                             f"labkit.metrics.evaluate returns, got {type(table).__name__}.")
     missing = set(COLUMNS) - set(table.columns)
     if missing:
-        raise ValueError(f"table lacks the columns {sorted(missing)}; pass the table that "
-                         "labkit.metrics.evaluate returns.")
+        raise ParameterError(f"summarize: table lacks the columns {sorted(missing)}; pass the "
+                             "table that labkit.metrics.evaluate returns.")
+    if table.empty:
+        raise ParameterError("summarize: table has no rows (no image was evaluated, or every "
+                             "metric was skipped): there is nothing to summarize.")
+    if not pd.api.types.is_numeric_dtype(table["value"]):
+        raise ParameterError(f"summarize: table's value column must be numeric, got "
+                             f"{table['value'].dtype}; pass the table that evaluate returns.")
     methods = list(dict.fromkeys(table["method"]))
     metrics = list(dict.fromkeys(table["metric"]))
     stats = table.groupby(["method", "metric"], sort=False)["value"].agg(["mean", "std", "count"])
@@ -379,33 +396,101 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _names(values, known, what):
-    values = [values] if isinstance(values, str) else list(values)
+    if isinstance(values, str):
+        values = [values]
+    elif not isinstance(values, (list, tuple)):
+        raise ParameterError(f"{what}s must be a name or a list of names, got "
+                             f"{type(values).__name__}.")
     if not values:
-        raise ValueError(f"give at least one {what}.")
-    unknown = [v for v in values if v not in known]
+        raise ParameterError(f"{what}s is empty: give at least one {what}.")
+    unknown = [v for v in values if not isinstance(v, str) or v not in known]
     if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {sorted(known)}.")
+        raise ParameterError(f"unknown {what} {unknown[0]!r}; choose from {sorted(known)}.")
     return list(dict.fromkeys(values))
 
 
 def _params(params, names, known, what):
     """Parameters per name run; entries for known names not run are ignored (not typos)."""
-    params = dict(params or {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise ParameterError(f"{what} must be a dict {{name: {{parameter: value}}}}, got "
+                             f"{type(params).__name__}.")
     unknown = sorted(set(params) - set(known), key=str)
     if unknown:
-        raise ValueError(f"{what} has an entry for {unknown[0]!r}, which is not a known name; "
-                         f"choose from {sorted(known)}.")
+        raise ParameterError(f"{what} has an entry for {unknown[0]!r}, which is not a known "
+                             f"name; choose from {sorted(known)}.")
+    for name, values in params.items():
+        if not isinstance(values, dict):
+            raise ParameterError(f"{what}[{name!r}] must be a dict {{parameter: value}}, got "
+                                 f"{type(values).__name__}.")
     return {name: dict(params.get(name, {})) for name in names}
+
+
+def _check_metric_params(metric_params):
+    """Every metric parameter name checked against the metric's signature (its keyword-only
+    arguments), before the first explanation runs: a typo costs nothing."""
+    for name, params in metric_params.items():
+        accepted = [p.name for p in inspect.signature(METRICS[name].function).parameters.values()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        for key in params:
+            if key not in accepted:
+                raise ParameterError(f"metric_params[{name!r}] has no parameter {key!r}; "
+                                     f"{name} takes {accepted}.")
+    return metric_params
+
+
+def _images(images):
+    """``images`` as a list, each checked now (cheap) rather than when its turn comes."""
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        raise ParameterError("images must be a sequence of images; for one image pass [image].")
+    try:
+        images = list(images)
+    except TypeError:
+        raise ParameterError(f"images must be a sequence of (H, W, 3) arrays, got "
+                             f"{type(images).__name__}.") from None
+    if not images:
+        raise ParameterError("images is empty: pass at least one image.")
+    for i, image in enumerate(images):
+        check_image(image, name=f"images[{i}]")
+    return images
+
+
+def _ids(image_ids, images):
+    try:
+        ids = list(range(len(images))) if image_ids is None else list(image_ids)
+        distinct = len(set(ids))
+    except TypeError:
+        raise ParameterError("image_ids must be a sequence of hashable labels (numbers or "
+                             "strings), one per image.") from None
+    if len(ids) != len(images) or distinct != len(ids):
+        raise ParameterError(f"image_ids must hold {len(images)} distinct labels, one per "
+                             f"image, got {len(ids)} ({distinct} distinct).")
+    return ids
 
 
 def _aligned(values, images, what):
     if values is None:
         return None
-    values = list(values)
+    try:
+        values = list(values)
+    except TypeError:
+        raise ParameterError(f"{what} must be a sequence with one entry per image, got "
+                             f"{type(values).__name__}.") from None
     if len(values) != len(images):
-        raise ValueError(f"{what} has {len(values)} entries for {len(images)} images; give one "
-                         "per image (None where there is none).")
+        raise ParameterError(f"{what} has {len(values)} entries for {len(images)} images; give "
+                             "one per image (None where there is none).")
     return [None if v is None else np.asarray(v) for v in values]
+
+
+def _check_truths(truths, images):
+    """Every ground-truth map and mask checked before the first explanation; a mask must
+    have its image's size (IoU and the pointing game do not resize)."""
+    for i, image in enumerate(images):
+        if truths["ground_truths"] is not None and truths["ground_truths"][i] is not None:
+            as_map(truths["ground_truths"][i], f"ground_truths[{i}]")
+        if truths["masks"] is not None and truths["masks"][i] is not None:
+            as_mask(truths["masks"][i], image.shape[:2], f"masks[{i}]")
 
 
 def _execute(units, model, executor):
@@ -457,17 +542,17 @@ class _OpenStore(NamedTuple):
             for metric, value, name, seconds in result.rows])
 
 
-def _open_store(path, model, units, methods, scoring, seed, keep_maps, return_curves):
-
-    labels = [u.image_id for u in units]
-    if all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in labels):
-        image_type = "int"
-    elif all(isinstance(i, str) for i in labels):
-        image_type = "str"
-    else:
-        raise ValueError("with store=, image_ids must be all integers or all strings, so the "
+def _image_type(ids):
+    """The store's type of image labels: "int" or "str"."""
+    if all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in ids):
+        return "int"
+    if all(isinstance(i, str) for i in ids):
+        return "str"
+    raise ParameterError("with store=, image_ids must be all integers or all strings, so the "
                          "store's image column has one type.")
-    store = Store(path, image_type)
+
+
+def _open_store(store, model, units, methods, scoring, seed, keep_maps, return_curves):
     weights = model.model_hash
     settings = {}
     for method in methods:

@@ -69,6 +69,11 @@ Exactly what is computed, against the paper's reference code (``CausalMetric`` i
   ``insertion(..., baseline="rise_blur", steps=224)`` on images at the model's input
   size; this matches a numpy transcription of ``CausalMetric.single_run`` to within
   2e-3 AUC (``tests/test_curves_reference.py``).
+- **a constant map** ranks no pixel above another (its curve would only follow raster
+  order): the AUC and the curve are ``nan``, with a :class:`ConstantMapWarning`, as
+  :func:`~labkit.metrics.pcc` does, and the model is not called. A map that is the
+  :class:`~labkit.Explanation` of another image than ``image`` is refused (a
+  ParameterError), as is a map of another size.
 """
 from __future__ import annotations
 
@@ -80,10 +85,10 @@ import numpy as np
 from scipy import ndimage
 from scipy.integrate import trapezoid
 
-from .._checks import ParameterError, check_image, check_int
+from .._checks import ParameterError, check_image, check_int, check_model
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
-from ._maps import as_map, descending_order, resolve_target
+from ._maps import as_map, check_explains, descending_order, is_constant, resolve_target
 
 if TYPE_CHECKING:
     from ..explainers import Explanation
@@ -232,7 +237,7 @@ def insertion(model: Classifier, image: np.ndarray, saliency: np.ndarray | Expla
     target : int or str, optional
         Class whose probability is scored; default the Explanation's target, else the
         model's top prediction on ``image``.
-    steps : int, >= 1
+    steps : int, 1 <= steps <= H * W
         Number of steps from 0 to all pixels; the model scores ``steps + 1`` images.
         ``steps=224`` on a 224 x 224 image is the reference code's 224 pixels per step.
         Model calls run in batches of ``model.batch_size``, so ``steps + 1`` a multiple
@@ -253,7 +258,8 @@ def insertion(model: Classifier, image: np.ndarray, saliency: np.ndarray | Expla
     Returns
     -------
     CurveScore
-        ``higher_is_better`` is True.
+        ``higher_is_better`` is True. ``auc`` is ``nan`` (with a
+        :class:`ConstantMapWarning`) for a constant map.
     """
     return _curve("insertion", model, image, saliency, target, steps, baseline, batch_size,
                   progress)
@@ -281,16 +287,22 @@ def deletion(model: Classifier, image: np.ndarray, saliency: np.ndarray | Explan
 
 
 def _curve(metric, model, image, saliency, target, steps, baseline, batch_size, progress):
+    check_model(model, metric)
     pixels = check_image(image)
     sal = as_map(saliency, "saliency")
     if sal.shape != pixels.shape[:2]:
-        raise ValueError(f"saliency has shape {sal.shape} but image is {pixels.shape[:2]}; "
-                         "use the map of this image, at its resolution (labkit.explain "
-                         "returns one).")
-    target = resolve_target(model, pixels, saliency, target)
-    steps = check_int(steps, "steps")
+        raise ParameterError(f"{metric}: saliency has shape {sal.shape} but image is "
+                             f"{pixels.shape[:2]}; use the map of this image, at its resolution "
+                             "(labkit.explain returns one).")
+    check_explains(saliency, pixels, metric)
+    steps = check_int(steps, "steps", maximum=sal.size)
     batch = model.batch_size if batch_size is None else check_int(batch_size, "batch_size")
     other = baseline_image(pixels, baseline, model=model)
+    target = resolve_target(model, pixels, saliency, target)
+    if is_constant(sal, "saliency", 4):  # no order to follow: a raster-order curve
+        return CurveScore(auc=float("nan"), fractions=np.linspace(0, 1, steps + 1),
+                          scores=np.full(steps + 1, np.nan), metric=metric, target=target,
+                          higher_is_better=metric == "insertion")
     start, finish = (other, pixels) if metric == "insertion" else (pixels, other)
 
     # A pixel changes at step k when its rank is below the k-th count: each step image

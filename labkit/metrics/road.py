@@ -53,8 +53,8 @@ from scipy import sparse
 from scipy.integrate import trapezoid
 from scipy.sparse.linalg import spsolve
 
-from .._checks import ParameterError, check_image, check_seed
-from ._maps import as_map, descending_order, resolve_target
+from .._checks import ParameterError, check_image, check_model, check_seed
+from ._maps import as_map, check_explains, descending_order, is_constant, resolve_target
 from .fidelity import CurveScore
 
 __all__ = ["NOISE_STD", "PERCENTAGES", "noisy_linear_imputation", "road"]
@@ -139,7 +139,9 @@ def road(model, image, explanation, *, order="morf", percentages=PERCENTAGES, ta
         ``fractions`` are the percentages, ``scores`` the probabilities, ``auc`` their
         trapezoidal area divided by the span of the percentages (the mean height, in
         [0, 1]); ``metric`` is "road_morf" or "road_lerf"; ``higher_is_better`` is
-        True for LeRF only.
+        True for LeRF only. A constant map ranks nothing: ``auc`` and ``scores`` are
+        nan, with a :class:`~labkit.metrics.ConstantMapWarning` (as for insertion and
+        deletion); the Explanation of another image is refused.
 
     Notes
     -----
@@ -148,8 +150,10 @@ def road(model, image, explanation, *, order="morf", percentages=PERCENTAGES, ta
     ``len(percentages)`` forward passes. In :func:`~labkit.metrics.evaluate` the
     metric "road" is MoRF and "road_lerf" LeRF, so that each has its direction.
     """
+    check_model(model, "road")
     pixels = check_image(image)
     relevance = as_map(explanation, "explanation")
+    check_explains(explanation, pixels, "road")
     if relevance.shape != pixels.shape[:2]:
         raise ParameterError(f"explanation has shape {relevance.shape} but image is "
                          f"{pixels.shape[:2]}; use the map of this image, at its resolution "
@@ -161,6 +165,10 @@ def road(model, image, explanation, *, order="morf", percentages=PERCENTAGES, ta
     noise = _check_noise(noise)
     rng = np.random.default_rng(check_seed(seed))
     target = resolve_target(model, pixels, explanation, target)
+    if is_constant(relevance, "explanation"):  # no order: nan, as insertion and deletion
+        return CurveScore(auc=float("nan"), fractions=fractions,
+                          scores=np.full(len(fractions), np.nan), metric=f"road_{order}",
+                          target=target, higher_is_better=order == "lerf")
 
     ranked = descending_order(relevance if order == "morf" else -relevance)
     counts = np.round(fractions * relevance.size).astype(np.int64)

@@ -20,6 +20,7 @@ excitation backprop. IJCV 126.
 """
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,7 +28,7 @@ from scipy import ndimage
 from skimage.metrics import structural_similarity
 from skimage.transform import resize as _resize
 
-from .._checks import check_fraction, check_int
+from .._checks import ParameterError, check_fraction, check_int
 from .._pixels import minmax
 from ._maps import ConstantMapWarning, as_map, as_mask, descending_order, is_constant
 
@@ -46,7 +47,7 @@ def _normalised_pair(saliency, ground_truth, resize):
     gt = as_map(ground_truth, "ground_truth")
     if sal.shape != gt.shape:
         if not resize:
-            raise ValueError(f"saliency has shape {sal.shape} but ground_truth has shape "
+            raise ParameterError(f"saliency has shape {sal.shape} but ground_truth has shape "
                              f"{gt.shape}; pass resize=True to resize the saliency map to the "
                              "ground truth (bilinear).")
         sal = _resize(sal, gt.shape, order=1, mode="edge", anti_aliasing=True)
@@ -133,14 +134,21 @@ def ssim(saliency: np.ndarray | Explanation, ground_truth: np.ndarray, *, resize
     Covariances use the population normalisation (``use_sample_covariance=False``),
     which with the Gaussian window reproduces Wang et al.'s reference implementation.
     """
+    for name, value in (("data_range", data_range), ("sigma", sigma)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+                or not 0 < value < np.inf:
+            raise ParameterError(f"ssim: {name} must be a positive finite number, got "
+                                 f"{value!r}.")
     pair = _normalised_pair(saliency, ground_truth, resize)
     if pair is None:
         return float("nan")
     a, b = pair
-    window = 2 * int(3.5 * sigma + 0.5) + 1 if gaussian_weights else 7
+    reach = 3.5 * sigma + 0.5  # scikit-image's window: 2 * int(truncate * sigma + 0.5) + 1
+    window = (2 * int(reach) + 1 if reach < np.inf else np.inf) if gaussian_weights else 7
     if min(a.shape) < window:
-        raise ValueError(f"maps of shape {a.shape} are smaller than the {window}x{window} SSIM "
-                         "window; use larger maps or a smaller sigma.")
+        raise ParameterError(f"ssim: maps of shape {a.shape} are smaller than the "
+                             f"{window:.0f}x{window:.0f} SSIM window; use larger maps or a "
+                             "smaller sigma.")
     return float(structural_similarity(a, b, data_range=data_range,
                                        gaussian_weights=gaussian_weights, sigma=sigma,
                                        use_sample_covariance=False))

@@ -28,6 +28,7 @@ are kept in ``_curves/<rows file name>.npz``, written before the rows too, so th
 without recomputing them. Units stored without that file (by a labkit that did not keep
 curves) are recomputed when curves are asked for.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +37,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from .._checks import ParameterError
 
 FORMAT = 1
 MARKER = "_labkit_store.json"
@@ -83,12 +86,12 @@ class Store:
     def __init__(self, path, image_type):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"store {self.path} is a file; the store is a folder of Parquet "
-                             "files: pass a new or existing store folder instead.")
+            raise ParameterError(f"store {self.path} is a file; the store is a folder of "
+                                 "Parquet files: pass a new or existing store folder instead.")
         marker = self.path / MARKER
         if self.path.is_dir() and not marker.is_file() and any(self.path.iterdir()):
-            raise ValueError(f"{self.path} is not empty and is no labkit store; pass a new or "
-                             "empty folder so that nothing of yours is overwritten.")
+            raise ParameterError(f"{self.path} is not empty and is no labkit store; pass a new "
+                                 "or empty folder so that nothing of yours is overwritten.")
         if marker.is_file():
             try:
                 info = json.loads(marker.read_text(encoding="utf-8"))
@@ -104,10 +107,24 @@ class Store:
                                  f"these image_ids are {image_type}; use matching image_ids or a "
                                  "new store.")
         else:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._replace(marker, json.dumps({"format": FORMAT, "image_type": image_type,
-                                              "settings": {}}, indent=1).encode())
+            with self._writing():
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._replace(marker, json.dumps({"format": FORMAT, "image_type": image_type,
+                                                  "settings": {}}, indent=1).encode())
         self.image_type = image_type
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """Report an operating-system refusal (no permission, a read-only or full disk, a
+        file where a folder should be) as one sentence naming the store folder, not the
+        temporary file it happened on."""
+        try:
+            yield
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            raise ParameterError(f"store {self.path} cannot be written ({reason}); pass a "
+                                 "folder you can write to, e.g. store='results.parquet' in "
+                                 "your home folder.") from None
 
     def describe(self, settings, description):
         """Record what a settings hash stands for, in the store's description file."""
@@ -115,7 +132,8 @@ class Store:
         info = json.loads(marker.read_text(encoding="utf-8"))
         if info["settings"].get(settings) != description:
             info["settings"][settings] = description
-            self._replace(marker, json.dumps(info, indent=1, default=_jsonable).encode())
+            with self._writing():
+                self._replace(marker, json.dumps(info, indent=1, default=_jsonable).encode())
 
     @classmethod
     def open(cls, path):
@@ -140,8 +158,9 @@ class Store:
 
     def write_map(self, settings, image, explanation):
         """Keep one work unit's explanation, without its by-products (``extras``)."""
-        (self.path / MAPS).mkdir(exist_ok=True)
-        replace(explanation, extras={}).save(self.map_file(settings, image))
+        with self._writing():
+            (self.path / MAPS).mkdir(exist_ok=True)
+            replace(explanation, extras={}).save(self.map_file(settings, image))
 
     def curve_file(self, settings, image):
         """Where the curves of one work unit are kept."""
@@ -247,16 +266,21 @@ class Store:
         target = self.file(settings, image)
         temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
         try:
-            pq.write_table(table, temporary)
-            os.replace(temporary, target)
+            with self._writing():
+                pq.write_table(table, temporary)
+                os.replace(temporary, target)
         finally:
             if temporary.exists():
                 temporary.unlink()
 
     def _replace(self, target, content):
         temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
+        try:
+            temporary.write_bytes(content)
+            os.replace(temporary, target)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
 
 
 def load_maps(store, *, settings=None):

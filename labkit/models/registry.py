@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .._checks import check_seed, renamed_keyword
+from .._checks import ParameterError, check_int, check_seed, renamed_keyword
 from .._tf import keras
 from . import efficientnet_lite, saved
 from .backend import check_backend
@@ -280,6 +280,10 @@ def load_model(name: str | os.PathLike = "efficientnet_lite0", *, weights: str |
     """
     layer = renamed_keyword(layer, old, {"target_layer": "layer"}, "load_model")
     check_backend(backend, precision)
+    if not isinstance(name, (str, os.PathLike)):
+        raise ParameterError(f"name must be a registered model name ({', '.join(list_models())})"
+                             f" or a saved model's path, got {type(name).__name__}.")
+    batch_size = check_int(batch_size, "batch_size")  # before any model is built
     if isinstance(name, str) and (name in _CUSTOM or name in MODELS):
         file_only = {"class_names": class_names, "preprocess": preprocess,
                      "input_size": input_size, "layer": layer}

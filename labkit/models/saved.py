@@ -6,7 +6,9 @@ metadata labkit stores with its own saves, or from the model itself; a final sof
 (or a single-unit sigmoid) is removed, because Grad-CAM differentiates pre-softmax
 scores. Files are inspected before Keras reads them, so that a ``Lambda`` layer (which
 runs arbitrary code when loaded) is refused with labkit's explanation unless the
-caller opts in with ``safe_mode=False``. Nothing is ever unpickled.
+caller opts in with ``safe_mode=False``, and a config that stores a lambda's bytecode or
+names a module outside Keras is refused in every mode (see :func:`_check_config`).
+Nothing is ever unpickled.
 
 labkit's own saves (:meth:`Classifier.save`) are ordinary Keras ``.keras`` archives with
 one extra entry, ``labkit.json``: class names and ids, the preprocessing name and the
@@ -56,12 +58,7 @@ def load_saved_model(path, *, class_names=None, preprocess=None, input_size=None
     """
     path = _check_file(path)
     config, meta = _read_config(path)
-    if safe_mode and _contains_lambda(config):
-        raise ValueError(
-            f"{path.name} contains a Lambda layer, and loading one runs the Python code stored "
-            "in the file: labkit refuses it by default. If you trust the file (you saved it "
-            "yourself), pass safe_mode=False; better, replace the Lambda by a built-in layer "
-            "(e.g. keras.layers.Rescaling) and save again.")
+    _check_config(config, path, safe_mode)
     model = _keras_load(path, safe_mode)
     n_units = _check_image_classifier(model, path)
     names = _class_names(class_names, meta, path)
@@ -113,7 +110,7 @@ def _read_config(path):
                 names = archive.namelist()
                 config = json.loads(archive.read("config.json"))
                 meta = json.loads(archive.read(METADATA)) if METADATA in names else {}
-        except (KeyError, ValueError, zipfile.BadZipFile) as err:
+        except (KeyError, ValueError, RecursionError, zipfile.BadZipFile) as err:
             raise ValueError(f"{path.name} is not a valid .keras file ({err}): it is corrupt or "
                              "was not written by model.save; save the model again.") from None
         return config, _check_metadata(meta, path)
@@ -127,7 +124,11 @@ def _read_config(path):
     if raw is None:
         raise ValueError(f"{path.name} holds weights only, not a model (it was saved with "
                          "save_weights): save the whole model with model.save('my_model.keras').")
-    return json.loads(raw.decode() if isinstance(raw, bytes) else raw), {}
+    try:
+        return json.loads(raw.decode() if isinstance(raw, bytes) else raw), {}
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"{path.name} has an unreadable model config ({err}): it is corrupt "
+                         "or was not written by model.save; save the model again.") from None
 
 
 def _check_metadata(meta, path):
@@ -137,15 +138,91 @@ def _check_metadata(meta, path):
     return meta
 
 
-def _contains_lambda(config):
-    """Does a config (nested dicts and lists) hold a Lambda layer or a serialized lambda?"""
-    if isinstance(config, dict):
-        if config.get("class_name") in ("Lambda", "__lambda__"):
-            return True
-        return any(_contains_lambda(v) for v in config.values())
-    if isinstance(config, list):
-        return any(_contains_lambda(v) for v in config)
-    return False
+#: Packages whose classes Keras resolves itself (it imports nothing else by a file's word).
+_KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp")
+
+
+def _check_config(config, path, safe_mode):
+    """Refuse, before Keras deserializes anything, a config that would run code stored in
+    the file or name a module outside Keras, each with one sentence.
+
+    - A ``Lambda`` layer (or a serialized ``__lambda__``) runs the Python code stored in
+      the file: refused unless ``safe_mode=False``.
+    - A Python lambda given as a layer's activation is stored as bare bytecode, which
+      Keras cannot reload at all: refused, with the fix.
+    - An object whose ``module`` is not Keras's (``os``, ``builtins``...) is refused
+      unless it is registered with Keras (your own layer, defined before loading) or,
+      for Keras's ``builtins`` convention, a Keras activation: older Keras releases
+      imported any module a file named.
+
+    The walk is iterative (a deep config cannot exhaust Python's stack); the compile
+    config is skipped, since labkit loads with ``compile=False`` and never reads it.
+    """
+    stack = [(config, None)]
+    while stack:
+        node, layer = stack.pop()
+        if isinstance(node, list):
+            stack.extend((v, layer) for v in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        inner = node.get("config")
+        if "class_name" in node and isinstance(inner, dict) and isinstance(inner.get("name"), str):
+            layer = inner["name"]
+        where = f" (layer {layer!r})" if layer else ""
+        if safe_mode and node.get("class_name") in ("Lambda", "__lambda__"):
+            raise ValueError(
+                f"{path.name} contains a Lambda layer{where}, and loading one runs the Python "
+                "code stored in the file: labkit refuses it by default. If you trust the file "
+                "(you saved it yourself), pass safe_mode=False; better, replace the Lambda by "
+                "a built-in layer (e.g. keras.layers.Rescaling) and save again.")
+        for key, value in node.items():
+            if _is_bytecode(value):
+                raise ValueError(
+                    f"{path.name}{where} stores a Python lambda as its {key}: Keras cannot "
+                    "reload it (and loading it would run code stored in the file). Use a "
+                    f"built-in {key} (e.g. activation='relu') or a named function registered "
+                    "with @keras.saving.register_keras_serializable(), and save again.")
+        unknown = _foreign_object(node)
+        if unknown:
+            raise ValueError(
+                f"{path.name} uses {unknown!r}, which Keras does not know: run the code that "
+                "defines it (decorated with @keras.saving.register_keras_serializable()) "
+                "before loading; labkit never imports the module a model file names "
+                f"({node['module']!r}{', layer ' + repr(layer) if layer else ''}).")
+        stack.extend((v, layer) for k, v in node.items() if k != "compile_config")
+
+
+def _is_bytecode(value):
+    """Keras's dump of a lambda activation: {"value": [base64 bytecode, defaults, closure]}."""
+    return (isinstance(value, dict) and list(value) == ["value"]
+            and isinstance(value["value"], list) and len(value["value"]) == 3
+            and isinstance(value["value"][0], str))
+
+
+def _foreign_object(node):
+    """The name of the object a serialized ``node`` designates outside Keras, or None."""
+    module, name = node.get("module"), node.get("class_name")
+    if not isinstance(module, str) or not module or module.split(".")[0] in _KERAS_PACKAGES:
+        return None
+    if name == "function":  # Keras's form for functions: the name is the config
+        name = node.get("config") if isinstance(node.get("config"), str) else None
+        if module == "builtins" and name and _keras_function(name):
+            return None
+        key = name  # Keras looks registered functions up by their name
+    else:
+        key = node.get("registered_name")
+    if isinstance(key, str) and keras.saving.get_registered_object(key) is not None:
+        return None
+    return name if isinstance(name, str) and name else module
+
+
+def _keras_function(name):
+    try:
+        keras.activations.get(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _keras_load(path, safe_mode):
