@@ -18,10 +18,27 @@ import labkit
 from labkit import explain, load_image, load_model, sample_image
 from labkit._checks import check_image
 from labkit._tf import keras
-from labkit.explainers import (ParameterError, UnreliableResultWarning, get_explainer,
-                               lime_mask, list_methods, segment)
-from labkit.metrics import (ConstantMapWarning, deletion, evaluate, insertion, iou, pcc,
-                            pointing_game, road, score, ssim, summarize)
+from labkit.explainers import (
+    ParameterError,
+    UnreliableResultWarning,
+    get_explainer,
+    lime_mask,
+    list_methods,
+    segment,
+)
+from labkit.metrics import (
+    ConstantMapWarning,
+    deletion,
+    evaluate,
+    insertion,
+    iou,
+    pcc,
+    pointing_game,
+    road,
+    score,
+    ssim,
+    summarize,
+)
 from labkit.models import Classifier, conv_layer_names
 
 PACKAGE = Path(labkit.__file__).resolve().parent

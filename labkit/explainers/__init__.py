@@ -29,8 +29,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._checks import (ParameterError, UnreliableResultWarning, check_image, check_model,
-                       check_seed, renamed)
+from .._checks import (
+    ParameterError,
+    UnreliableResultWarning,
+    check_image,
+    check_model,
+    check_seed,
+    renamed,
+)
 from .._pixels import baseline_pixels
 from .._work import track
 from ._record import Explainer, Param, get_explainer, list_methods, register, unregister
