@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import ParameterError, UnreliableResultWarning, check_int, check_seed
-from .._cli import Parser, UsageError, positive_int, read_json, run
+from .._cli import Parser, UsageError, positive_int, read_json
+from .._cli import run as run_command
 
 PICKLE_EXTENSIONS = (".pkl", ".pickle", ".p", ".joblib", ".dill", ".sav")
 DEFAULT_NUM_FEATURES = 5
@@ -342,7 +343,7 @@ def leaderboard(path):
 def main(argv=None):
     """Command line; returns the exit code (0 graded, 2 refused: one line on stderr, the
     traceback too with ``--debug``)."""
-    return run(_main, argv)
+    return run_command(_main, argv)
 
 
 def _main(argv):
