@@ -504,3 +504,75 @@ def test_a_float_image_with_max_at_most_2_is_taken_for_0_1_scaled():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_image(scaled / 1.02 * 255)
+
+
+# -- saved models: what would run code, or cannot load, is refused before Keras reads it --
+def _small_model(activation="linear"):
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3, name="conv")(inputs))
+    return keras.Model(inputs, keras.layers.Dense(2, activation=activation, name="scores")(x))
+
+
+def _rewrite_config(path, edit, out):
+    """A copy of the .keras file ``path`` whose config.json went through ``edit``."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        edit(config)
+        with zipfile.ZipFile(out, "w") as copy:
+            for name in archive.namelist():
+                copy.writestr(name, json.dumps(config) if name == "config.json"
+                              else archive.read(name))
+    return out
+
+
+def test_saved_model_with_a_lambda_activation_is_refused_in_every_mode(tmp_path):
+    path = tmp_path / "lambda_activation.keras"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns that it saves a lambda
+        _small_model(activation=lambda t: 2 * t).save(path)
+    for safe_mode in (True, False):
+        raised_in_labkit(ValueError, lambda s=safe_mode: load_model(
+            path, class_names=["a", "b"], preprocess="none", safe_mode=s),
+            "lambda_activation.keras", "'scores'", "Python lambda as its activation",
+            "register_keras_serializable")
+
+
+def test_saved_model_naming_a_module_outside_keras_imports_nothing(tmp_path, monkeypatch):
+    marker = tmp_path / "imported"
+    (tmp_path / "labkit_test_evil.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nclass Layer:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plain = tmp_path / "plain.keras"
+    _small_model().save(plain)
+
+    def foreign_layer(config):
+        entry = config["config"]["layers"][-1]
+        entry.update(module="labkit_test_evil", class_name="Layer", registered_name=None)
+
+    def builtin_eval(config):
+        config["config"]["layers"][-1]["config"]["activation"] = {
+            "module": "builtins", "class_name": "function", "config": "eval",
+            "registered_name": "function"}
+
+    for edit, words in ((foreign_layer, ["'Layer'", "'labkit_test_evil'"]),
+                        (builtin_eval, ["'eval'", "'builtins'", "layer 'scores'"])):
+        path = _rewrite_config(plain, edit, tmp_path / f"{edit.__name__}.keras")
+        for safe_mode in (True, False):
+            raised_in_labkit(ValueError, lambda p=path, s=safe_mode: load_model(
+                p, class_names=["a", "b"], preprocess="none", safe_mode=s),
+                f"{edit.__name__}.keras", "Keras does not know", "never imports", *words)
+    assert not marker.exists()
+
+
+def test_a_registered_custom_activation_still_loads(tmp_path):
+    @keras.saving.register_keras_serializable(package="labkit_test")
+    def doubled(t):
+        return 2 * t
+
+    path = tmp_path / "custom_activation.keras"
+    _small_model(activation=doubled).save(path)
+    model = load_model(path, class_names=["a", "b"], preprocess="none", backend="tensorflow")
+    assert model.class_names == ["a", "b"]
