@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -320,7 +321,7 @@ def measure(model="mobilenet", *, weights="imagenet", quick=False, repeats=2, me
 def _tasks(classifier, reference, image, settings):
     """(name -> callable timed by :func:`_time`, LIME's arguments), warmed up: every graph
     traced and compiled at the timed shapes, caches filled."""
-    from .explainers import explain
+    from .explainers import UnreliableResultWarning, explain
     from .explainers.lime import segment
     from .metrics import deletion, insertion
 
@@ -359,8 +360,10 @@ def _tasks(classifier, reference, image, settings):
     reference.predict(pixels[None])
     classifier.predict(batch[ns][:b])
     classifier.predict(pixels[None])
-    explain(classifier, image, "lime", **dict(lime_args, num_samples=b + 1))
-    explain(classifier, image, "lime_package", **dict(lime_args, num_samples=b))
+    with warnings.catch_warnings():  # a warm-up surrogate is too small to mean anything
+        warnings.simplefilter("ignore", UnreliableResultWarning)
+        explain(classifier, image, "lime", **dict(lime_args, num_samples=b + 1))
+        explain(classifier, image, "lime_package", **dict(lime_args, num_samples=b))
     explain(classifier, image, "gradcam")
     explain(classifier, image, "fem")
     curves()
