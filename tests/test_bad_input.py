@@ -28,6 +28,7 @@ from labkit.explainers import (
 )
 from labkit.metrics import (
     ConstantMapWarning,
+    complexity,
     deletion,
     evaluate,
     insertion,
@@ -36,6 +37,7 @@ from labkit.metrics import (
     pointing_game,
     road,
     score,
+    sparseness,
     ssim,
     summarize,
 )
@@ -344,6 +346,9 @@ SIMILARITY = [
     (lambda: pointing_game(MAP, MASK, tolerance=-1), ParameterError, ["tolerance", "-1"]),
     (lambda: pointing_game(MAP, MASK, tolerance="far"), ParameterError, ["tolerance"]),
     (lambda: pointing_game(np.zeros((0, 24)), MASK), ParameterError, ["saliency", "empty"]),
+    (lambda: sparseness("map"), ParameterError, ["str"]),
+    (lambda: sparseness(np.zeros((0, 3))), ParameterError, ["empty"]),
+    (lambda: complexity(np.full((4, 4), np.nan)), ParameterError, ["NaN"]),
 ]
 
 
@@ -487,11 +492,11 @@ def test_score_and_summarize_refuse_what_they_cannot_read(model, gradcam):
 
 
 # -- plots ---------------------------------------------------------------------------------
-def test_plots_show_refuses_what_is_not_an_explanation(gradcam):
+def test_plots_show_refuses_a_map_without_its_image(gradcam):
     from labkit import plots
 
     raised_in_labkit(ParameterError, lambda: plots.show([gradcam, np.zeros((4, 4))]),
-                     "show", "ndarray")
+                     "saliency array", "image=")
     raised_in_labkit(ValueError, lambda: plots.show([]), "empty")
 
 

@@ -13,7 +13,15 @@ from hypothesis.extra import numpy as hnp
 
 from labkit._checks import ParameterError, check_image, check_seed
 from labkit.explainers import get_explainer, list_methods
-from labkit.metrics import ConstantMapWarning, iou, pcc, pointing_game, ssim
+from labkit.metrics import (
+    ConstantMapWarning,
+    complexity,
+    iou,
+    pcc,
+    pointing_game,
+    sparseness,
+    ssim,
+)
 
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -116,6 +124,16 @@ def test_iou_and_pointing_game_answer_in_zero_one_or_refuse(data):
                     0, 1)
     point = only_labkit_outcomes(lambda: pointing_game(saliency, mask, tolerance=tolerance))
     assert point is None or math.isnan(point) or point in (0.0, 1.0)
+
+
+@SETTINGS
+@given(maps())
+def test_sparseness_and_complexity_answer_in_their_ranges_or_refuse(saliency):
+    n = max(saliency.size, 1)
+    gini = only_labkit_outcomes(lambda: sparseness(saliency))
+    assert in_range(gini, 0, 1 - 1 / n + 1e-9)
+    entropy = only_labkit_outcomes(lambda: complexity(saliency))
+    assert in_range(entropy, 0, math.log(n) + 1e-9)
 
 
 @SETTINGS

@@ -21,8 +21,15 @@ import warnings
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from .._checks import (ParameterError, UnreliableResultWarning, check_image, check_int,
-                       check_memory, check_seed, renamed_keyword)
+from .._checks import (
+    ParameterError,
+    UnreliableResultWarning,
+    check_image,
+    check_int,
+    check_memory,
+    check_seed,
+    renamed_keyword,
+)
 from .._pixels import baseline_pixels
 from .._work import one_blas_thread, track
 from ._record import Explainer, Param
