@@ -189,8 +189,9 @@ def test_grad_cam_on_a_preprocessing_layer_or_without_gradient_path(image):
                                backend="tensorflow")
     assert conv_layer_names(blocked_model.model) == ["conv", "blocked"]
     small = image[:32, :32]
-    raised_in_labkit(ParameterError, lambda: explain(blocked_model, small, "gradcam"),
-                     "gradcam", "'conv'", "no gradient path")
+    for method in ("gradcam", "gradcam_plus_plus"):
+        raised_in_labkit(ParameterError, lambda m=method: explain(blocked_model, small, m),
+                         method, "'conv'", "no gradient path")
     raised_in_labkit(ParameterError, lambda: explain(blocked_model, small, "gradcam",
                                                      layer="scale"),
                      "'scale'", "Rescaling", "only prepares the pixels")

@@ -78,7 +78,8 @@ def sparseness(saliency: np.ndarray | Explanation) -> float:
     ordered = np.sort(values)
     n = ordered.size
     rank = np.arange(1, n + 1, dtype=np.float64)
-    return float(((2 * rank - n - 1) * ordered).sum() / (n * ordered.sum()))
+    gini = ((2 * rank - n - 1) * ordered).sum() / (n * ordered.sum())
+    return float(min(max(gini, 0.0), 1 - 1 / n))  # rounding can step just outside
 
 
 def complexity(saliency: np.ndarray | Explanation) -> float:
