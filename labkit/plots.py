@@ -463,7 +463,7 @@ def curves(curve_scores: dict[str, CurveScore | Sequence[CurveScore]], *,
     return fig
 
 
-def randomisation(curves: dict[str, RandomisationCurve | Sequence[RandomisationCurve]],
+def randomisation(curves: dict[str, RandomisationCurve | Sequence[RandomisationCurve]], *,
                   ax: Axes | None = None) -> Figure:
     """Cascading randomisation curves (``labkit.metrics.model_randomisation``) on one axes.
 
