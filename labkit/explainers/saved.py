@@ -22,14 +22,13 @@ rebuilds an :class:`Explanation` equal to the one saved, field by field.
 """
 import hashlib
 import json
-import os
-import uuid
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._paths import replaced_atomically
 from .._version import __version__
 
 #: Bumped when the file layout changes meaning; files of a higher format are refused.
@@ -72,14 +71,8 @@ def save_explanation(explanation, path):
     text = json.dumps(meta)
     arrays["metadata"] = np.array(text)
     arrays["checksum"] = np.array(_checksum(text, arrays))
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with replaced_atomically(path) as temporary, open(temporary, "wb") as f:
+        np.savez_compressed(f, **arrays)
     return path
 
 

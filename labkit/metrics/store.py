@@ -31,14 +31,13 @@ curves) are recomputed when curves are asked for.
 import contextlib
 import hashlib
 import json
-import os
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .._checks import ParameterError
+from .._paths import replaced_atomically
 
 FORMAT = 1
 MARKER = "_labkit_store.json"
@@ -175,15 +174,9 @@ class Store:
                            f"{name}/auc": np.float64(c.auc), f"{name}/metric": np.str_(c.metric),
                            f"{name}/target": np.int64(c.target),
                            f"{name}/higher_is_better": np.bool_(c.higher_is_better)})
-        target = self.curve_file(settings, image)
-        temporary = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        try:
+        with replaced_atomically(self.curve_file(settings, image)) as temporary:
             with open(temporary, "wb") as f:
                 np.savez(f, **arrays)
-            os.replace(temporary, target)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
 
     def read_curves(self, settings, image):
         """One work unit's curves as ``{metric name: CurveScore}``, or None if not kept."""
@@ -263,24 +256,12 @@ class Store:
                             ("seconds", pa.float64()), ("settings", pa.string()),
                             ("data", pa.string())])
         table = pa.Table.from_pylist(rows, schema=schema)
-        target = self.file(settings, image)
-        temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            with self._writing():
-                pq.write_table(table, temporary)
-                os.replace(temporary, target)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
+        with self._writing(), replaced_atomically(self.file(settings, image)) as temporary:
+            pq.write_table(table, temporary)
 
     def _replace(self, target, content):
-        temporary = self.path / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        try:
+        with replaced_atomically(target) as temporary:
             temporary.write_bytes(content)
-            os.replace(temporary, target)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
 
 
 def load_maps(store, *, settings=None):
