@@ -104,3 +104,47 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(r"^make test\b", ci, re.MULTILINE)
     assert "make test" in readme and "make lab" in readme
+
+
+def _imported_distributions(folder):
+    """The distributions whose modules the .py files under ``folder`` import (ast, so lazy
+    imports inside functions count too), each with one file that imports it."""
+    import ast
+    import importlib.metadata
+    import sys
+
+    modules = importlib.metadata.packages_distributions()
+    found = {}
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top not in modules or top == "labkit":
+                    continue  # the standard library, labkit, or the tests' own helper modules
+                for dist in modules[top]:
+                    found.setdefault(_name(dist), path.relative_to(ROOT))
+    return found
+
+
+# Imported only where the distribution that brings it is checked first (labkit doctor
+# reads jupyter_core's paths after finding jupyterlab installed).
+_BROUGHT_BY = {"jupyter-core": "jupyterlab"}
+
+
+@pytest.mark.parametrize("folder, extras", [("labkit", None), ("tests", ["test"])])
+def test_every_imported_distribution_is_declared(folder, extras):
+    # A fresh `make test` installs only what pyproject.toml names: a test module importing an
+    # undeclared package (hypothesis once) fails CI at collection, not here on a dev machine.
+    optional = PROJECT["optional-dependencies"]
+    declared = {_name(r) for r in PROJECT["dependencies"]}
+    for extra in (extras if extras is not None else optional):
+        declared |= {_name(r) for r in optional[extra]}
+    missing = {dist: str(path) for dist, path in _imported_distributions(folder).items()
+               if dist not in declared and _BROUGHT_BY.get(dist) not in declared}
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
