@@ -8,6 +8,7 @@ Quick start::
     explanation = labkit.explain(model, image, "gradcam")
     labkit.plots.show(explanation)
 """
+from ._checks import ParameterError
 from ._version import __version__ as __version__
 from .explainers import (
     Explanation,
@@ -31,6 +32,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
-__all__ = ["Classifier", "Explanation", "explain", "explain_settings", "list_methods",
-           "list_models", "lime_mask", "load_explanation", "load_model", "load_image",
-           "sample_image", "list_samples"]
+__all__ = ["Classifier", "Explanation", "ParameterError", "explain", "explain_settings",
+           "list_methods", "list_models", "lime_mask", "load_explanation", "load_model",
+           "load_image", "sample_image", "list_samples"]

@@ -92,6 +92,12 @@ def check_int(value, name, minimum=1, maximum=None):
     return int(value)
 
 
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def check_fraction(value, name, *, closed=False):
     """A float in the open interval (0, 1), or [0, 1] when ``closed``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -664,7 +664,8 @@ def photos(images: dict[str, np.ndarray], captions: dict[str, str] | None = None
 
 
 def metric_bars(table: pd.DataFrame,
-                higher_is_better: dict[str, bool] | None = None) -> Figure:
+                higher_is_better: dict[str, bool] | None = None, *,
+                ncols: int = 4) -> Figure:
     """Mean ± standard deviation of each metric per method, one panel per metric.
 
     Parameters
@@ -676,11 +677,17 @@ def metric_bars(table: pd.DataFrame,
         For metrics of your own; labkit's come from ``labkit.metrics.METRICS``. Shown
         in each title as "(↑ higher is better)" or "(↓ lower is better)"; a metric in
         neither is shown without a direction.
+    ncols : int
+        Panels per row: more metrics wrap onto further rows, so each panel keeps a
+        readable size in a notebook.
 
     Returns
     -------
     Figure
     """
+    from ._checks import check_int
+
+    ncols = check_int(ncols, "ncols")
     missing = {"method", "metric", "value"} - set(table.columns)
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}; it needs image, method, "
@@ -695,8 +702,12 @@ def metric_bars(table: pd.DataFrame,
     metrics = list(dict.fromkeys(table["metric"]))
     methods = list(dict.fromkeys(table["method"]))
     groups = list(dict.fromkeys(table[hue])) if hue else [None]
-    fig = _figure((max(3.5, 0.9 * len(methods) * len(groups) + 1.5) * len(metrics), 3.8))
-    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    cols = min(ncols, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig = _figure((max(3.5, 0.9 * len(methods) * len(groups) + 1.5) * cols, 3.8 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for unused in axes[len(metrics):]:
+        unused.remove()
     width = 0.8 / len(groups)
     x = np.arange(len(methods))
     for ax, metric in zip(axes, metrics):
@@ -712,7 +723,7 @@ def metric_bars(table: pd.DataFrame,
         ax.axhline(0, color="black", linewidth=0.8)
         ax.grid(axis="y", alpha=0.3)
     if hue:
-        axes[-1].legend(title=hue, fontsize="small")
+        axes[len(metrics) - 1].legend(title=hue, fontsize="small")
     return fig
 
 

@@ -110,7 +110,9 @@ class Explorer(widgets.HBox):
                                          tooltip="Explain with these settings")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
         self.status = widgets.HTML("Press <b>Run</b> to explain.")
-        self.view = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
+        # Hidden until the first Run: an Image without bytes shows a broken-image icon.
+        self.view = widgets.Image(format="png", layout=widgets.Layout(max_width="720px",
+                                                                      display="none"))
         self.run_button.on_click(self.run)
         for control in expensive.values():
             control.observe(self._mark_stale, "value")
@@ -202,6 +204,7 @@ class Explorer(widgets.HBox):
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72)
         self.view.value = buffer.getvalue()
+        self.view.layout.display = None
 
     def _update_layers(self, _change=None):
         # CAM layers depend on the model: offer its last convolutional layers.

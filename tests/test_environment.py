@@ -148,3 +148,14 @@ def test_every_imported_distribution_is_declared(folder, extras):
     missing = {dist: str(path) for dist, path in _imported_distributions(folder).items()
                if dist not in declared and _BROUGHT_BY.get(dist) not in declared}
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+def test_the_code_licence_ships_with_the_package():
+    # PEP 639: an SPDX expression and its file (setuptools >= 77 reads both; older
+    # setuptools would refuse the string form).
+    assert PROJECT["license"] == "BSD-3-Clause"
+    assert PROJECT["license-files"] == ["LICENSE"]
+    assert "BSD 3-Clause License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+    (setuptools,) = [r for r in PYPROJECT["build-system"]["requires"]
+                     if _name(r) == "setuptools"]
+    assert re.search(r">=\s*77", setuptools), setuptools

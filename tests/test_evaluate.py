@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from test_metrics import region_image, region_mask, region_model
 
+import labkit
 from labkit import explain
 from labkit.metrics import METRICS, CurveScore, deletion, evaluate, pcc, road, score, summarize
 
@@ -89,6 +90,30 @@ def test_summary_per_method_with_directions(result):
     assert summary.attrs["higher_is_better"]["deletion"] is False
     with pytest.raises(ValueError, match="lacks the columns"):
         summarize(table.drop(columns="seconds"))
+
+
+def test_compact_summary_is_one_readable_column_per_metric(result):
+    table, _, _ = result
+    numbers = summarize(table)
+    compact = summarize(table, compact=True)
+    assert list(compact.index) == ["gradcam", "rise"]
+    arrows = {True: "↑", False: "↓"}
+    assert list(compact.columns) == [f"{m} {arrows[METRICS[m].higher_is_better]}"
+                                     for m in ALL] + ["seconds per map"]
+    mean, std = numbers.loc["rise", ("pcc", "mean")], numbers.loc["rise", ("pcc", "std")]
+    assert compact.loc["rise", "pcc ↑"] == f"{mean:.3f} ± {std:.3f}"
+    assert compact.attrs["higher_is_better"] == numbers.attrs["higher_is_better"]
+    with pytest.raises(labkit.ParameterError, match="compact must be True or False, got 'yes'"):
+        summarize(table, compact="yes")
+
+
+def test_compact_summary_says_when_values_are_missing():
+    table = pd.DataFrame({"image": [0, 1, 0, 1], "method": ["m"] * 4,
+                          "metric": ["pcc", "pcc", "deletion", "deletion"],
+                          "value": [0.5, np.nan, 0.2, 0.4], "model": "x", "seconds": 1.0})
+    compact = summarize(table, compact=True)
+    assert compact.loc["m", "pcc ↑"] == "0.500 (n=1)"
+    assert compact.loc["m", "deletion ↓"] == "0.300 ± 0.141"
 
 
 def test_nan_values_are_left_out_of_the_summary():

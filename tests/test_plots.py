@@ -265,6 +265,21 @@ def test_metric_bars_mean_std_and_direction():
         plots.metric_bars(table.drop(columns="value"))
 
 
+def test_metric_bars_wraps_many_metrics_into_rows():
+    # Lab 6 plots nine metrics: one row of nine panels would shrink each to a thumbnail.
+    metrics = [f"m{i}" for i in range(9)]
+    table = pd.DataFrame([{"image": i, "method": m, "metric": metric, "value": float(i)}
+                          for metric in metrics for m in ("lime", "rise") for i in range(2)])
+    fig = plots.metric_bars(table)
+    assert [ax.get_title() for ax in fig.axes] == metrics
+    rows = {round(ax.get_position().y0, 3) for ax in fig.axes}
+    assert len(rows) == 3 and fig.get_size_inches()[0] < 16
+    assert len({round(ax.get_position().y0, 3) for ax in
+                plots.metric_bars(table, ncols=9).axes}) == 1
+    with pytest.raises(labkit.ParameterError, match="ncols must be at least 1, got 0"):
+        plots.metric_bars(table, ncols=0)
+
+
 def test_photos_contact_sheet(chelsea):
     dark = (chelsea // 2).astype(np.uint8)
     fig = plots.photos({"cat": chelsea, "dark cat": dark}, captions={"cat": "tabby (0.61)"})

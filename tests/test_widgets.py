@@ -33,6 +33,7 @@ def test_run_then_display_changes_redraw_without_the_model(random_mobilenet, sma
     seen = []
     ex.progress.observe(lambda change: seen.append(change["new"]), "value")
     assert calls["n"] == 0 and ex.view.value == b""  # building computes nothing
+    assert ex.view.layout.display == "none"  # no broken-image icon before the first Run
 
     ex.run_button.click()
     assert ex.run_button.description == "Run"
@@ -41,7 +42,7 @@ def test_run_then_display_changes_redraw_without_the_model(random_mobilenet, sma
     assert ex.explanation.params["n_segments"] == 12
     # 40 samples in batches of 32: the bar went through 0, 1, 2 of 2 batches.
     assert ex.progress.max == 2 and seen[-1] == 2 and 1 in seen
-    assert bytes(ex.view.value).startswith(b"\x89PNG")
+    assert bytes(ex.view.value).startswith(b"\x89PNG") and ex.view.layout.display is None
     assert ex.explanation.target_name in ex.status.value
 
     shown, explained = bytes(ex.view.value), ex.explanation

@@ -343,13 +343,19 @@ def score(explanations: dict[object, Explanation], *,
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
+def summarize(table: pd.DataFrame, *, compact: bool = False) -> pd.DataFrame:
     """Mean, standard deviation and count of each metric per method.
 
     Parameters
     ----------
     table : pandas.DataFrame
         The tidy table of :func:`evaluate`.
+    compact : bool
+        False (default): numbers, one column per (metric, statistic), to compute with.
+        True: a table to read, one column per metric named with its direction
+        ("iou ↑", "deletion ↓") and text cells "mean ± std" (the mean alone for one
+        value); " (n=k)" follows when only k of the images had a defined value. Nine
+        metrics fit on a notebook's width.
 
     Returns
     -------
@@ -363,6 +369,9 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         ``summary.attrs["higher_is_better"]`` maps each metric to its better direction
         (from :data:`METRICS`).
     """
+    from .._checks import check_bool
+
+    check_bool(compact, "compact")
     if not isinstance(table, pd.DataFrame):
         raise ParameterError(f"summarize: table must be the pandas.DataFrame that "
                              f"labkit.metrics.evaluate returns, got {type(table).__name__}.")
@@ -392,7 +401,22 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     stats.index.name, stats.columns.names = "method", ["metric", None]
     stats.attrs["higher_is_better"] = {m: METRICS[m].higher_is_better for m in metrics
                                        if m in METRICS}
-    return stats
+    return _compact(stats, metrics, table["image"].nunique()) if compact else stats
+
+
+def _compact(stats, metrics, images):
+    """summarize's numbers as one "mean ± std" text column per metric."""
+    arrows = {"↑ higher": " ↑", "↓ lower": " ↓", "": ""}
+    text = pd.DataFrame(index=stats.index)
+    for metric in metrics:
+        column = stats[metric]
+        text[metric + arrows[column["better"].iloc[0]]] = [
+            f"{m:.3f}" + ("" if np.isnan(s) else f" ± {s:.3f}")
+            + ("" if n == images else f" (n={n:.0f})")
+            for m, s, n in zip(column["mean"], column["std"], column["n"])]
+    text["seconds per map"] = [f"{s:.2f}" for s in stats["seconds", "mean"]]
+    text.attrs = stats.attrs
+    return text
 
 
 def _names(values, known, what):
