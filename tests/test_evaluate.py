@@ -99,7 +99,7 @@ def test_compact_summary_is_one_readable_column_per_metric(result):
     assert list(compact.index) == ["gradcam", "rise"]
     arrows = {True: "↑", False: "↓"}
     assert list(compact.columns) == [f"{m} {arrows[METRICS[m].higher_is_better]}"
-                                     for m in ALL] + ["seconds per map"]
+                                     for m in ALL] + ["seconds"]
     mean, std = numbers.loc["rise", ("pcc", "mean")], numbers.loc["rise", ("pcc", "std")]
     assert compact.loc["rise", "pcc ↑"] == f"{mean:.3f} ± {std:.3f}"
     assert compact.attrs["higher_is_better"] == numbers.attrs["higher_is_better"]

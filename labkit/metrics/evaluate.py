@@ -354,8 +354,9 @@ def summarize(table: pd.DataFrame, *, compact: bool = False) -> pd.DataFrame:
         False (default): numbers, one column per (metric, statistic), to compute with.
         True: a table to read, one column per metric named with its direction
         ("iou ↑", "deletion ↓") and text cells "mean ± std" (the mean alone for one
-        value); " (n=k)" follows when only k of the images had a defined value. Nine
-        metrics fit on a notebook's width.
+        value); " (n=k)" follows when only k of the images had a defined value; last,
+        "seconds", the mean time of one explanation. Nine metrics fit on a notebook's
+        width.
 
     Returns
     -------
@@ -414,7 +415,7 @@ def _compact(stats, metrics, images):
             f"{m:.3f}" + ("" if np.isnan(s) else f" ± {s:.3f}")
             + ("" if n == images else f" (n={n:.0f})")
             for m, s, n in zip(column["mean"], column["std"], column["n"])]
-    text["seconds per map"] = [f"{s:.2f}" for s in stats["seconds", "mean"]]
+    text["seconds"] = [f"{s:.2f}" for s in stats["seconds", "mean"]]  # per map
     text.attrs = stats.attrs
     return text
 
