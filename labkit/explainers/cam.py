@@ -69,6 +69,20 @@ def activation_function(classifier, layer_name=None):
     return _CACHE[key]
 
 
+def gradient_cam(model, pixels, target, layer, method, cam_map):
+    """The body every gradient CAM shares: one image's activations at ``layer`` and the
+    class score's gradients there, ``cam_map(activations, gradients) -> (low_res,
+    channel_weights)`` (both (h, w, C) numpy arrays), and the map upsampled to the image.
+    Returns the explainer's ``(saliency, extras, used)``; a new gradient CAM writes only
+    its ``cam_map``."""
+    name, run = activation_function(model, layer)
+    acts, _, grads = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
+    grads = check_gradients(grads, name, method)
+    low, weights = cam_map(acts[0].numpy(), grads[0].numpy())
+    extras = {"layer": name, "low_res": low, "channel_weights": weights}
+    return upsample(low, pixels.shape[:2]), extras, {"layer": name}
+
+
 def check_gradients(grads, layer, method):
     """``grads``, the class score's gradients at ``layer``; None (TensorFlow's answer when
     the score does not depend on the layer differentiably) is a ParameterError."""

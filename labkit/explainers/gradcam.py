@@ -1,7 +1,7 @@
 """Grad-CAM (Selvaraju et al., ICCV 2017)."""
 from .._tf import tf
 from ._record import Explainer, Param
-from .cam import activation_function, check_gradients, upsample
+from .cam import gradient_cam
 
 
 def gradcam_map(activations, gradients):
@@ -45,12 +45,7 @@ def gradcam(model, pixels, target, *, seed=0, progress=False, layer=None):
     ------
     layer, low_res (h, w) map at the layer's resolution, channel_weights (C,).
     """
-    name, run = activation_function(model, layer)
-    acts, _, grads = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
-    grads = check_gradients(grads, name, "gradcam")
-    low, weights = gradcam_map(acts[0], grads[0])
-    extras = {"layer": name, "low_res": low, "channel_weights": weights}
-    return upsample(low, pixels.shape[:2]), extras, {"layer": name}
+    return gradient_cam(model, pixels, target, layer, "gradcam", gradcam_map)
 
 
 GRADCAM = Explainer("gradcam", gradcam, (Param("layer", "layer", widget=("dropdown",)),),

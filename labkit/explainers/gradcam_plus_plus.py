@@ -1,9 +1,8 @@
 """Grad-CAM++ (Chattopadhay, Sarkar, Howlader & Balasubramanian, WACV 2018)."""
 import numpy as np
 
-from .._tf import tf
 from ._record import Explainer, Param
-from .cam import activation_function, check_gradients, upsample
+from .cam import gradient_cam
 
 
 def gradcam_plus_plus_map(activations, gradients):
@@ -66,12 +65,8 @@ def gradcam_plus_plus(model, pixels, target, *, seed=0, progress=False, layer=No
     ------
     layer, low_res (h, w) map at the layer's resolution, channel_weights (C,).
     """
-    name, run = activation_function(model, layer)
-    acts, _, grads = run(tf.constant(pixels[None]), tf.constant([target], tf.int32))
-    grads = check_gradients(grads, name, "gradcam_plus_plus")
-    low, weights = gradcam_plus_plus_map(acts[0].numpy(), grads[0].numpy())
-    extras = {"layer": name, "low_res": low, "channel_weights": weights}
-    return upsample(low, pixels.shape[:2]), extras, {"layer": name}
+    return gradient_cam(model, pixels, target, layer, "gradcam_plus_plus",
+                        gradcam_plus_plus_map)
 
 
 GRADCAM_PLUS_PLUS = Explainer(

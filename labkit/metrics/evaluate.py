@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._checks import ParameterError, check_image, check_seed, renamed
+from .._checks import ParameterError, check_bool, check_image, check_seed, renamed
 from .._version import __version__
 from ..explainers import RENAMED, Explanation, get_explainer, list_methods
 from ._maps import as_map, as_mask
@@ -370,8 +370,6 @@ def summarize(table: pd.DataFrame, *, compact: bool = False) -> pd.DataFrame:
         ``summary.attrs["higher_is_better"]`` maps each metric to its better direction
         (from :data:`METRICS`).
     """
-    from .._checks import check_bool
-
     check_bool(compact, "compact")
     if not isinstance(table, pd.DataFrame):
         raise ParameterError(f"summarize: table must be the pandas.DataFrame that "
@@ -407,11 +405,11 @@ def summarize(table: pd.DataFrame, *, compact: bool = False) -> pd.DataFrame:
 
 def _compact(stats, metrics, images):
     """summarize's numbers as one "mean ± std" text column per metric."""
-    arrows = {"↑ higher": " ↑", "↓ lower": " ↓", "": ""}
+    arrows = {True: " ↑", False: " ↓"}
     text = pd.DataFrame(index=stats.index)
     for metric in metrics:
         column = stats[metric]
-        text[metric + arrows[column["better"].iloc[0]]] = [
+        text[metric + arrows.get(stats.attrs["higher_is_better"].get(metric), "")] = [
             f"{m:.3f}" + ("" if np.isnan(s) else f" ± {s:.3f}")
             + ("" if n == images else f" (n={n:.0f})")
             for m, s, n in zip(column["mean"], column["std"], column["n"])]
